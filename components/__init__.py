@@ -1,0 +1,1 @@
+"""Pulumi components of the reconciliation platform, and the pure builders they register."""

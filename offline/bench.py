@@ -1,0 +1,90 @@
+"""Benchmark: render time and memory per stack against the floor of importing the SDK alone.
+
+    python -m offline.bench [--runs 5] [--no-suite]
+
+Each figure is a fresh process, as `pulumi up` and CI start one: wall time (median and best of
+``--runs``) and peak resident memory. The floor imports exactly the SDK modules the program
+imports (found by reading its sources), so the gap between floor and render is the program's
+own cost. The test suite is timed once, as ``./tasks.sh test`` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from offline.harness import ROOT, stack_names
+
+PROGRAM_SOURCES = ("__main__.py", "components", "settings")
+
+
+def sdk_imports() -> list[str]:
+    """The Pulumi SDK modules the program imports, read from its own source files."""
+    found = set()
+    for source in PROGRAM_SOURCES:
+        path = ROOT / source
+        for file in [path] if path.is_file() else sorted(path.rglob("*.py")):
+            for node in ast.walk(ast.parse(file.read_text())):
+                names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+                names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+                found.update(name for name in names if name.split(".")[0].startswith("pulumi"))
+    return sorted(found)
+
+
+def measure(command: list[str], runs: int) -> tuple[list[float], int]:
+    """Wall seconds of each run, and the largest peak RSS (KiB) of any run."""
+    walls, peak = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        walls.append(time.perf_counter() - start)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{process.stderr.read().decode()}")
+        peak = max(peak, usage.ru_maxrss)
+    return walls, peak
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
+    parser.add_argument("--no-suite", action="store_true", help="skip timing the test suite")
+    args = parser.parse_args(argv)
+    python = sys.executable
+    modules = sdk_imports()
+    rows = [
+        ("python -c pass (interpreter only)", [python, "-c", "pass"], args.runs),
+        (
+            f"import SDK floor ({len(modules)} modules)",
+            [python, "-c", "; ".join(f"import {m}" for m in modules)],
+            args.runs,
+        ),
+    ]
+    with tempfile.TemporaryDirectory() as out:
+        rows += [
+            (
+                f"render {stack}",
+                [python, "-m", "offline.render", "--stack", stack, "--out", f"{out}/{stack}"],
+                args.runs,
+            )
+            for stack in stack_names()
+        ]
+        if not args.no_suite:
+            rows.append(("test suite (pytest + coverage)", [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], 1))
+        print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; SDK modules: {', '.join(modules)}\n")
+        print("| what | runs | wall median (s) | wall best (s) | peak RSS (MiB) |")
+        print("|---|---:|---:|---:|---:|")
+        for label, command, runs in rows:
+            walls, peak = measure(command, runs)
+            print(f"| {label} | {runs} | {statistics.median(walls):.2f} | {min(walls):.2f} | {peak / 1024:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Turn captured registrations into deterministic files: kubectl-ready YAML and plain JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import yaml
+
+from offline.harness import Registration, Secret, Unknown
+
+SECRET_MARK = "<secret>"
+UNKNOWN_MARK = "<unknown: known after apply>"
+
+# Helm's install order, so `kubectl apply -f <dir>` (alphabetical) creates dependencies first.
+KIND_ORDER = (
+    "Namespace",
+    "NetworkPolicy",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "Service",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+)
+
+
+def marked(value: Any) -> Any:
+    """Secrets and unknowns as visible markers; mapping keys sorted so output never reorders."""
+    if isinstance(value, Secret):
+        return SECRET_MARK
+    if isinstance(value, Unknown):
+        return UNKNOWN_MARK
+    if isinstance(value, dict):
+        return {k: marked(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [marked(v) for v in value]
+    return value
+
+
+def is_kubernetes(resource: Registration) -> bool:
+    return resource.custom and resource.type.startswith("kubernetes:")
+
+
+def manifest(resource: Registration) -> dict:
+    body = marked(resource.inputs)
+    head = {key: body.pop(key) for key in ("apiVersion", "kind", "metadata") if key in body}
+    return {**head, **body}
+
+
+def manifest_filename(resource: Registration) -> str:
+    kind = resource.inputs.get("kind", "")
+    order = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    name = marked(resource.inputs.get("metadata", {})).get("name", resource.name)
+    return f"{order:02d}-{kind.lower()}-{_slug(str(name))}.yaml"
+
+
+def resource_filename(resource: Registration) -> str:
+    return f"{_slug(resource.type)}--{_slug(resource.name)}.json"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, no aliases: what `kubectl get -o yaml` users read."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def to_yaml(document: dict) -> str:
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120)
+
+
+def to_json(document: Any) -> str:
+    return json.dumps(marked(document), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,210 @@
+"""Run the real ``__main__.py`` for one stack under Pulumi's mock runtime and capture everything.
+
+This is what the offline render and the tests share: config comes from ``Pulumi.<stack>.yaml``
+exactly as the CLI would pass it (objects as JSON text, secure values as secret keys), the
+program runs in preview mode, and every registration is recorded with its wire-level inputs,
+parent, provider and options. No CLI, no plugin, no credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
+# What an offline run passes for a `secure:` value it cannot decrypt; always marked secret.
+SECRET_PLACEHOLDER = "offline-placeholder-secret"
+
+
+class Unknown:
+    """A value only the cloud knows (an ID, an ARN, a generated name): never invented."""
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    provider: str
+    custom: bool
+    inputs: dict
+    protect: bool
+    depends_on: list[str]
+
+
+@dataclass
+class StackOutput:
+    value: Any
+    secret: bool
+    known: bool
+
+
+@dataclass
+class RunResult:
+    stack: str
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, StackOutput] = field(default_factory=dict)
+
+    def by_type(self, type_token: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str) -> Registration:
+        found = self.by_type(type_token)
+        assert len(found) == 1, f"expected one {type_token}, found {len(found)}"
+        return found[0]
+
+
+def stack_names() -> list[str]:
+    """Every stack with a settings file: a new Pulumi.<stack>.yaml is picked up with no code."""
+    return sorted(path.name.split(".")[1] for path in ROOT.glob("Pulumi.*.yaml"))
+
+
+def stack_document(stack: str, root: Path = ROOT) -> dict:
+    """The ``config:`` mapping of ``Pulumi.<stack>.yaml``, as written."""
+    return (yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text()) or {}).get("config") or {}
+
+
+def stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], list[str]]:
+    """The stack file's config as the Pulumi CLI hands it to a program."""
+    return to_wire(stack_document(stack, root))
+
+
+def to_wire(document: dict) -> tuple[dict[str, str], list[str]]:
+    """Config as the CLI passes it: namespaced keys, text values (objects as JSON), secret keys."""
+    config, secret_keys = {}, []
+    for key, written in document.items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        value, secret = _strip_secure(written)
+        if secret:
+            secret_keys.append(full_key)
+        if isinstance(value, bool):
+            config[full_key] = "true" if value else "false"
+        elif isinstance(value, (dict, list)):
+            config[full_key] = json.dumps(value)
+        else:
+            config[full_key] = str(value)
+    return config, secret_keys
+
+
+def _strip_secure(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return SECRET_PLACEHOLDER, True
+    if isinstance(value, dict):
+        pairs = {k: _strip_secure(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_strip_secure(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+class _Mocks(pulumi_mocks.Mocks):
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        # Preview semantics: no ID, and no output beyond what the program itself sent.
+        return "", {}
+
+    def call(self, args: pulumi_mocks.MockCallArgs):
+        return {}, None
+
+
+class _Monitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also recording parent, provider and options of each resource."""
+
+    def __init__(self) -> None:
+        super().__init__(_Mocks())
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    provider=request.provider,
+                    custom=request.custom,
+                    inputs=plain(rpc.deserialize_properties(request.object)),
+                    protect=request.protect,
+                    depends_on=sorted(request.dependencies),
+                )
+            )
+        return response
+
+
+class Secret:
+    """A value Pulumi would encrypt in state: rendered as a marker, never as itself."""
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+
+def plain(value: Any) -> Any:
+    """Wire values to plain Python: integral floats back to int, secrets and unknowns marked."""
+    if rpc.is_rpc_secret(value):
+        return Secret()
+    if isinstance(value, pulumi.output.Unknown) or value == rpc.UNKNOWN:
+        return Unknown()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class StackRun:
+    """One run of the program; ``registrations`` stays readable when the program raises."""
+
+    def __init__(self, stack: str, config: dict[str, str] | None = None, secret_keys: list[str] | None = None):
+        if config is None:
+            config, secret_keys = stack_config(stack)
+        self.stack, self.config, self.secret_keys = stack, config, secret_keys or []
+        self.monitor = _Monitor()
+        self.registrations = self.monitor.registrations
+
+    def execute(self) -> RunResult:
+        """Run ``__main__.py``; raises what the program raises (pulumi.RunError on bad config)."""
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+        pulumi_settings.set_root_resource(None)  # a fresh Stack per run, not the previous run's
+        pulumi.runtime.set_all_config(self.config, self.secret_keys)
+        pulumi.runtime.set_mocks(
+            self.monitor.mocks, project=PROJECT, stack=self.stack, preview=True, monitor=self.monitor
+        )
+
+        @pulumi.runtime.test
+        def program():
+            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+        program()
+        result = RunResult(stack=self.stack, resources=self.registrations)
+        for name, exported in sorted(pulumi_settings.get_root_resource().outputs.items()):
+            output = pulumi.Output.from_input(exported)
+            known = _sync_await(output.is_known())
+            value = plain(_sync_await(output.future(with_unknowns=True))) if known else Unknown()
+            result.outputs[name] = StackOutput(value=value, secret=_sync_await(output.is_secret()), known=known)
+        return result
+
+
+def run_stack(stack: str, config: dict[str, str] | None = None, secret_keys: list[str] | None = None) -> RunResult:
+    """Run the program for ``stack`` with its stack file's config, or the config given."""
+    return StackRun(stack, config, secret_keys).execute()

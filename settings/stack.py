@@ -1,0 +1,64 @@
+"""The whole stack's settings: one model per top-level config key of the project namespace.
+
+Rules spanning sections (a budget against the replica count, production against the image)
+are in ``settings.rules``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, SecretStr
+
+from settings.base import DnsLabel, Model, Quantity
+from settings.scaling import Autoscaling, DisruptionBudget, Rollout, TopologySpread
+from settings.workload import EnvName, Image, Metrics, PodSecurity, Probes, Resources, Termination
+
+
+def _one_per_key(spreads: tuple[TopologySpread, ...]) -> tuple[TopologySpread, ...]:
+    keys = [spread.topology_key for spread in spreads]
+    if len(keys) != len(set(keys)):
+        raise ValueError(f"each topologyKey may appear once, got {', '.join(keys)}")
+    return spreads
+
+
+class NetworkPolicy(Model):
+    # Namespaces (by their kubernetes.io/metadata.name label) allowed to reach the app port.
+    allowed_namespaces: tuple[DnsLabel, ...] = Field(min_length=1)
+
+
+class Backend(Model):
+    name: DnsLabel = "reconciliation-backend"
+    image: Image
+    # Container port: above 1023 because the process runs unprivileged.
+    port: int = Field(8000, ge=1024, le=65535)
+    service_port: int = Field(80, ge=1, le=65535)
+    env: dict[EnvName, str] = Field(default_factory=dict)
+    resources: Resources
+    probes: Probes = Probes()
+    metrics: Metrics = Metrics()
+    autoscaling: Autoscaling
+    disruption_budget: DisruptionBudget
+    rollout: Rollout = Rollout()
+    security: PodSecurity = PodSecurity()
+    topology_spread: Annotated[tuple[TopologySpread, ...], AfterValidator(_one_per_key)] = ()
+    termination: Termination = Termination()
+    network_policy: NetworkPolicy
+    tmp_size_limit: Quantity = "64Mi"
+
+
+class Kubernetes(Model):
+    # Required, never defaulted: a stack must name the cluster it deploys to, so the ambient
+    # kubectl context can never pick the target.
+    context: str = Field(min_length=1)
+    namespace: DnsLabel
+    create_namespace: bool = True
+
+
+class StackSettings(Model):
+    environment: DnsLabel
+    production: bool = False
+    kubernetes: Kubernetes
+    backend: Backend
+    # Whole kubeconfig, only ever as a Pulumi secret; unset means the local kubeconfig file.
+    kubeconfig: SecretStr | None = None

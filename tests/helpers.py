@@ -1,0 +1,57 @@
+"""Helpers the tests import: config changes by dotted path, and required external tools."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offline.harness import PROJECT, StackRun, stack_document, to_wire
+
+DELETE = object()  # a change that removes the key
+
+
+def changed(stack: str, changes: dict[str, Any]) -> dict:
+    """The stack file's config with dotted-path changes, e.g. {"backend.port": 80}."""
+    document = copy.deepcopy(stack_document(stack))
+    for path, value in changes.items():
+        top, *rest = path.split(".")
+        key = f"{PROJECT}:{top}"
+        if not rest:
+            if value is DELETE:
+                document.pop(key, None)
+            else:
+                document[key] = value
+            continue
+        node = document.setdefault(key, {})
+        for part in rest[:-1]:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        if value is DELETE:
+            node.pop(rest[-1], None)
+        else:
+            node[rest[-1]] = value
+    return document
+
+
+def run_changed(stack: str, changes: dict[str, Any]) -> StackRun:
+    """A StackRun over the changed config, not yet executed."""
+    return StackRun(stack, *to_wire(changed(stack, changes)))
+
+
+def required_tool(name: str, *candidates: Path) -> str:
+    """The tool's path; fails (in CI) or skips (on a laptop without it) when it is missing."""
+    for candidate in candidates:
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed: run ./tasks.sh test, which installs it"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+    return ""

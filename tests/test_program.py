@@ -1,0 +1,279 @@
+"""The real program under mocks, per stack file: what Pulumi would send, checked on the wire."""
+
+from __future__ import annotations
+
+from offline.harness import PROJECT, RunResult, Secret, run_stack, stack_config
+from settings.base import count_of
+from settings.quantity import parse_quantity
+from settings.stack import StackSettings
+
+COMPONENT = "reconciliation:backend:BackendService"
+KINDS = {
+    "kubernetes:core/v1:Namespace",
+    "kubernetes:core/v1:ServiceAccount",
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:core/v1:Service",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    "kubernetes:policy/v1:PodDisruptionBudget",
+}
+
+
+def _spec(result: RunResult, kind: str) -> dict:
+    return result.one(f"kubernetes:{kind}").inputs["spec"]
+
+
+def _pod(result: RunResult) -> dict:
+    return _spec(result, "apps/v1:Deployment")["template"]
+
+
+def test_registers_one_of_each_child_under_the_component(result: RunResult, settings: StackSettings) -> None:
+    expected = KINDS if settings.kubernetes.create_namespace else KINDS - {"kubernetes:core/v1:Namespace"}
+    children = [r for r in result.resources if r.type.startswith("kubernetes:")]
+    assert sorted(r.type for r in children) == sorted(expected)
+    component = result.one(COMPONENT)
+    assert component.parent.endswith(f"pulumi:pulumi:Stack::{PROJECT}-{result.stack}")
+    assert all(child.parent == component.urn for child in children)
+
+
+def test_every_kubernetes_resource_goes_through_the_stack_provider(result: RunResult, settings) -> None:
+    provider = result.one("pulumi:providers:kubernetes")
+    assert provider.inputs == {"context": settings.kubernetes.context}
+    children = [r for r in result.resources if r.type.startswith("kubernetes:")]
+    assert children
+    assert all(child.provider.startswith(provider.urn + "::") for child in children)
+
+
+def test_everything_lands_in_the_stack_namespace(result: RunResult, settings: StackSettings) -> None:
+    for resource in result.resources:
+        if resource.type.startswith("kubernetes:") and resource.inputs["kind"] != "Namespace":
+            assert resource.inputs["metadata"]["namespace"] == settings.kubernetes.namespace
+
+
+def test_selectors_agree_across_every_resource(result: RunResult) -> None:
+    deployment = _spec(result, "apps/v1:Deployment")
+    selector = deployment["selector"]["matchLabels"]
+    assert set(selector) == {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
+    assert selector.items() <= deployment["template"]["metadata"]["labels"].items()
+    assert _spec(result, "core/v1:Service")["selector"] == selector
+    assert _spec(result, "policy/v1:PodDisruptionBudget")["selector"] == {"matchLabels": selector}
+    assert _spec(result, "networking.k8s.io/v1:NetworkPolicy")["podSelector"] == {"matchLabels": selector}
+    for spread in _pod(result)["spec"].get("topologySpreadConstraints", []):
+        assert spread["labelSelector"] == {"matchLabels": selector}
+    target = _spec(result, "autoscaling/v2:HorizontalPodAutoscaler")["scaleTargetRef"]
+    deployment_meta = result.one("kubernetes:apps/v1:Deployment").inputs["metadata"]
+    assert target == {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_meta["name"]}
+
+
+def test_recommended_labels(result: RunResult, settings: StackSettings) -> None:
+    labels = result.one("kubernetes:apps/v1:Deployment").inputs["metadata"]["labels"]
+    assert labels == {
+        "app.kubernetes.io/name": settings.backend.name,
+        "app.kubernetes.io/instance": f"{settings.backend.name}-{settings.environment}",
+        "app.kubernetes.io/component": "backend",
+        "app.kubernetes.io/part-of": "reconciliation-platform",
+        "app.kubernetes.io/managed-by": "pulumi",
+        "app.kubernetes.io/version": settings.backend.image.tag,
+    }
+    assert _pod(result)["metadata"]["labels"] == labels
+
+
+def test_deployment_leaves_replicas_to_the_hpa_and_rolls_without_losing_capacity(result: RunResult) -> None:
+    spec = _spec(result, "apps/v1:Deployment")
+    assert "replicas" not in spec
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}
+    assert spec["revisionHistoryLimit"] >= 1
+
+
+def test_pod_is_hardened(result: RunResult, settings: StackSettings) -> None:
+    pod = _pod(result)["spec"]
+    (container,) = pod["containers"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 10000
+    assert pod["securityContext"]["runAsGroup"] > 10000
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    security = container["securityContext"]
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert {"name": "tmp", "emptyDir": {"sizeLimit": settings.backend.tmp_size_limit}} in pod["volumes"]
+    assert pod["serviceAccountName"] == result.one("kubernetes:core/v1:ServiceAccount").inputs["metadata"]["name"]
+    assert result.one("kubernetes:core/v1:ServiceAccount").inputs["automountServiceAccountToken"] is False
+
+
+def test_probes_and_scrape_annotations(result: RunResult, settings: StackSettings) -> None:
+    template = _pod(result)
+    (container,) = template["spec"]["containers"]
+    assert container["ports"] == [{"name": "http", "containerPort": settings.backend.port, "protocol": "TCP"}]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
+    assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] >= 60
+    assert template["metadata"]["annotations"] == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(settings.backend.port),
+        "prometheus.io/path": "/api/metrics",
+    }
+
+
+def test_resources_match_settings_including_ephemeral_storage(result: RunResult, settings: StackSettings) -> None:
+    (container,) = _pod(result)["spec"]["containers"]
+    for side in ("requests", "limits"):
+        amounts = getattr(settings.backend.resources, side)
+        assert container["resources"][side] == {
+            "cpu": amounts.cpu,
+            "memory": amounts.memory,
+            "ephemeral-storage": amounts.ephemeral_storage,
+        }
+        for value in container["resources"][side].values():
+            parse_quantity(value)
+
+
+def test_graceful_termination(result: RunResult, settings: StackSettings) -> None:
+    pod = _pod(result)["spec"]
+    (container,) = pod["containers"]
+    assert pod["terminationGracePeriodSeconds"] == settings.backend.termination.grace_period_seconds
+    sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert 0 < sleep < pod["terminationGracePeriodSeconds"]
+
+
+def test_service_and_network_policy_expose_only_the_app_port(result: RunResult, settings: StackSettings) -> None:
+    service = _spec(result, "core/v1:Service")
+    assert service["type"] == "ClusterIP"
+    assert service["ports"] == [
+        {"name": "http", "port": settings.backend.service_port, "targetPort": "http", "protocol": "TCP"}
+    ]
+    policy = _spec(result, "networking.k8s.io/v1:NetworkPolicy")
+    assert policy["policyTypes"] == ["Ingress"]
+    (rule,) = policy["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": settings.backend.port}]
+    (peer,) = rule["from"]
+    assert peer == {
+        "namespaceSelector": {
+            "matchExpressions": [
+                {
+                    "key": "kubernetes.io/metadata.name",
+                    "operator": "In",
+                    "values": list(settings.backend.network_policy.allowed_namespaces),
+                }
+            ]
+        }
+    }
+
+
+def test_hpa_follows_settings(result: RunResult, settings: StackSettings) -> None:
+    hpa = _spec(result, "autoscaling/v2:HorizontalPodAutoscaler")
+    scaling = settings.backend.autoscaling
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (scaling.min_replicas, scaling.max_replicas)
+    targets = {m["resource"]["name"]: m["resource"]["target"] for m in hpa["metrics"]}
+    assert targets == {
+        "cpu": {"type": "Utilization", "averageUtilization": scaling.target_cpu_utilization},
+        "memory": {"type": "Utilization", "averageUtilization": scaling.target_memory_utilization},
+    }
+    assert hpa["behavior"] == scaling.behavior.model_dump(by_alias=True, mode="json")
+
+
+def test_pdb_never_blocks_a_drain(result: RunResult) -> None:
+    pdb = _spec(result, "policy/v1:PodDisruptionBudget")
+    assert pdb["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+    assert len({"minAvailable", "maxUnavailable"} & set(pdb)) == 1
+    floor = _spec(result, "autoscaling/v2:HorizontalPodAutoscaler")["minReplicas"]
+    # At the HPA's floor, the budget still lets at least one pod be evicted.
+    if "minAvailable" in pdb:
+        assert count_of(pdb["minAvailable"], floor, round_up=True) < floor
+    else:
+        assert count_of(pdb["maxUnavailable"], floor, round_up=True) >= 1
+
+
+def test_namespace_enforces_restricted_pod_security(result: RunResult, settings: StackSettings) -> None:
+    if not settings.kubernetes.create_namespace:
+        return
+    namespace = result.one("kubernetes:core/v1:Namespace")
+    labels = namespace.inputs["metadata"]["labels"]
+    assert namespace.inputs["metadata"]["name"] == settings.kubernetes.namespace
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/audit"] == "restricted"
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+    assert namespace.protect is settings.production
+    others = [r for r in result.resources if r.type in KINDS and r is not namespace]
+    assert all(namespace.urn in r.depends_on for r in others)
+
+
+def test_stack_outputs(result: RunResult, settings: StackSettings) -> None:
+    outputs = {name: output.value for name, output in result.outputs.items()}
+    namespace = settings.kubernetes.namespace
+    assert outputs == {
+        "environment": settings.environment,
+        "kubeContext": settings.kubernetes.context,
+        "namespace": namespace,
+        "deploymentName": settings.backend.name,
+        "image": settings.backend.image.reference,
+        "serviceUrl": f"http://{settings.backend.name}.{namespace}.svc.cluster.local:{settings.backend.service_port}",
+    }
+    assert not any(output.secret for output in result.outputs.values())
+
+
+def test_prod_matches_the_capacity_proposal() -> None:
+    result = run_stack("prod")
+    (container,) = _pod(result)["spec"]["containers"]
+    assert container["resources"]["requests"]["cpu"] == "200m"
+    assert container["resources"]["requests"]["memory"] == "256Mi"
+    assert container["resources"]["limits"]["cpu"] == "500m"
+    assert container["resources"]["limits"]["memory"] == "512Mi"
+    hpa = _spec(result, "autoscaling/v2:HorizontalPodAutoscaler")
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 10)
+    assert [m["resource"]["target"]["averageUtilization"] for m in hpa["metrics"]] == [70, 80]
+    assert hpa["behavior"] == {
+        "scaleDown": {
+            "stabilizationWindowSeconds": 300,
+            "selectPolicy": "Max",
+            "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}],
+        },
+        "scaleUp": {
+            "stabilizationWindowSeconds": 0,
+            "selectPolicy": "Max",
+            "policies": [
+                {"type": "Percent", "value": 100, "periodSeconds": 30},
+                {"type": "Pods", "value": 2, "periodSeconds": 30},
+            ],
+        },
+    }
+    assert _spec(result, "policy/v1:PodDisruptionBudget")["minAvailable"] == 1
+    spreads = _pod(result)["spec"]["topologySpreadConstraints"]
+    assert {s["topologyKey"] for s in spreads} == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    assert all(s["nodeTaintsPolicy"] == "Honor" for s in spreads)
+
+
+def test_dev_is_small_and_drainable() -> None:
+    result = run_stack("dev")
+    hpa = _spec(result, "autoscaling/v2:HorizontalPodAutoscaler")
+    assert 1 <= hpa["minReplicas"] <= hpa["maxReplicas"] <= 3
+    assert _spec(result, "policy/v1:PodDisruptionBudget")["maxUnavailable"] == 1
+    (container,) = _pod(result)["spec"]["containers"]
+    prod = run_stack("prod")
+    (prod_container,) = _pod(prod)["spec"]["containers"]
+    for side in ("requests", "limits"):
+        for resource in ("cpu", "memory"):
+            assert parse_quantity(container["resources"][side][resource]) <= parse_quantity(
+                prod_container["resources"][side][resource]
+            )
+
+
+def test_kubeconfig_secret_reaches_the_provider_only_as_a_secret() -> None:
+    config, secret_keys = stack_config("dev")
+    config[f"{PROJECT}:kubeconfig"] = "apiVersion: v1\nkind: Config\ntoken: hunter2"
+    result = run_stack("dev", config, [*secret_keys, f"{PROJECT}:kubeconfig"])
+    provider = result.one("pulumi:providers:kubernetes")
+    assert isinstance(provider.inputs["kubeconfig"], Secret)
+    assert "hunter2" not in repr([r.inputs for r in result.resources])
+
+
+def test_an_existing_namespace_is_used_not_created() -> None:
+    from helpers import run_changed
+
+    result = run_changed("prod", {"kubernetes.createNamespace": False}).execute()
+    assert result.by_type("kubernetes:core/v1:Namespace") == []
+    deployment = result.one("kubernetes:apps/v1:Deployment")
+    assert deployment.inputs["metadata"]["namespace"] == "reconciliation"
+    assert all("Namespace" not in dep for dep in deployment.depends_on)

@@ -1,0 +1,155 @@
+"""The offline render: deterministic kubectl-ready files that real validators accept."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+from helpers import changed, required_tool
+
+from offline import documents, render
+from offline.harness import ROOT, RunResult, Secret, Unknown, plain, stack_names
+
+KUBERNETES_VERSION = "1.37.0"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every stack rendered once through the CLI entry point, under one folder."""
+    out = tmp_path_factory.mktemp("render")
+    for stack in stack_names():
+        assert render.main(["--stack", stack, "--out", str(out / stack)]) == 0
+    return out
+
+
+def _manifests(folder: Path) -> list[dict]:
+    return [yaml.safe_load(path.read_text()) for path in sorted(folder.glob("*/kubernetes/*.yaml"))]
+
+
+def test_render_writes_kubernetes_yaml_and_other_resources_as_json(rendered: Path, stack: str) -> None:
+    out = rendered / stack
+    kinds = sorted(yaml.safe_load(p.read_text())["kind"] for p in (out / "kubernetes").glob("*.yaml"))
+    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"} <= set(kinds)
+    provider = json.loads(next((out / "resources").glob("pulumi-providers-kubernetes--*.json")).read_text())
+    assert provider["type"] == "pulumi:providers:kubernetes"
+    assert provider["inputs"]["context"]
+    outputs = json.loads((out / "outputs.json").read_text())
+    assert outputs["namespace"]
+    assert "Resources:" in (out / "summary.txt").read_text()
+
+
+def test_files_apply_in_dependency_order(rendered: Path, stack: str) -> None:
+    kinds = [yaml.safe_load(p.read_text())["kind"] for p in sorted((rendered / stack / "kubernetes").glob("*.yaml"))]
+    assert kinds == sorted(kinds, key=documents.KIND_ORDER.index)
+    assert kinds.index("ServiceAccount") < kinds.index("Deployment")
+
+
+def test_integers_stay_integers(rendered: Path, stack: str) -> None:
+    text = next((rendered / stack / "kubernetes").glob("*-horizontalpodautoscaler-*.yaml")).read_text()
+    hpa = yaml.safe_load(text)
+    assert type(hpa["spec"]["minReplicas"]) is int
+    assert type(hpa["spec"]["behavior"]["scaleUp"]["policies"][0]["periodSeconds"]) is int
+    assert ".0\n" not in text
+
+
+def test_render_is_byte_identical_across_runs(rendered: Path, stack: str, tmp_path: Path) -> None:
+    assert render.main(["--stack", stack, "--out", str(tmp_path)]) == 0
+    first = {p.relative_to(rendered / stack): p.read_bytes() for p in (rendered / stack).rglob("*") if p.is_file()}
+    again = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert first == again
+
+
+def test_manifests_pass_kubernetes_validate_strict(rendered: Path) -> None:
+    manifests = _manifests(rendered)
+    assert len(manifests) >= 7 * len(stack_names())
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+
+
+def test_kubernetes_validate_strict_rejects_a_typo() -> None:
+    # Proves the check above can fail: strict mode refuses an unknown field.
+    manifest = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {"selectr": {}}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+
+
+def test_checkov_finds_nothing_and_every_skip_has_a_reason(rendered: Path) -> None:
+    checkov = required_tool("checkov", ROOT / ".tools" / "checkov" / "bin" / "checkov")
+    completed = subprocess.run(
+        [checkov, "--skip-download", "--framework", "kubernetes", "-d", str(rendered), "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(completed.stdout)
+    results = report["results"]
+    failed = [(c["check_id"], c["resource"]) for c in results["failed_checks"]]
+    assert failed == []
+    assert report["summary"]["passed"] > 0
+    annotated = [
+        value
+        for manifest in _manifests(rendered)
+        for key, value in manifest["metadata"].get("annotations", {}).items()
+        if key.startswith("checkov.io/skip")
+    ]
+    assert len(results["skipped_checks"]) == len(annotated)
+    for skipped in results["skipped_checks"]:
+        assert len(skipped["check_result"]["suppress_comment"]) > 20, skipped["check_id"]
+    assert completed.returncode == 0
+
+
+def test_config_error_exits_2_with_only_the_messages(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text(yaml.safe_dump({"config": changed("dev", {"backend.autoscaling.minReplicas": 9})}))
+    assert render.main(["--stack", "dev", "--stack-file", str(bad), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: invalid configuration for stack 'dev' (1 problem):\n  - ")
+    assert "minReplicas = 9" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_stack_file_exits_2(capsys: pytest.CaptureFixture) -> None:
+    assert render.main(["--stack", "no-such-stack"]) == 2
+    assert "Pulumi.no-such-stack.yaml" in capsys.readouterr().err
+
+
+def test_secure_values_render_as_secret_markers(tmp_path: Path) -> None:
+    document = changed("dev", {"kubeconfig": {"secure": "v1:c2VjcmV0LWtleS1jaXBoZXJ0ZXh0"}})
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": document}))
+    assert render.main(["--stack", "dev", "--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 0
+    provider = json.loads(next((tmp_path / "out" / "resources").glob("*.json")).read_text())
+    assert provider["inputs"]["kubeconfig"] == documents.SECRET_MARK
+    everything = "".join(p.read_text() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert "offline-placeholder-secret" not in everything
+
+
+def test_unknowns_and_secrets_are_marked_never_invented() -> None:
+    from pulumi.output import Unknown as WireUnknown
+    from pulumi.runtime import rpc
+
+    wire = {"a": WireUnknown(), "b": rpc.UNKNOWN, "c": rpc.wrap_rpc_secret("s3cr3t"), "d": 2.0, "e": 0.5}
+    value = plain(wire)
+    assert isinstance(value["a"], Unknown)
+    assert isinstance(value["b"], Unknown)
+    assert isinstance(value["c"], Secret)
+    assert documents.marked(value) == {
+        "a": documents.UNKNOWN_MARK,
+        "b": documents.UNKNOWN_MARK,
+        "c": documents.SECRET_MARK,
+        "d": 2,
+        "e": 0.5,
+    }
+
+
+def test_summary_is_shaped_like_a_preview(result: RunResult) -> None:
+    text = render.summary(result)
+    assert f"Offline preview of stack '{result.stack}'" in text
+    assert "reconciliation:backend:BackendService" in text
+    assert "└─ kubernetes:" in text
+    assert f"+ {len(result.resources) + 1} to create" in text

@@ -24,9 +24,13 @@ from offline.harness import PROJECT, ROOT, Registration, RunResult, run_stack, t
 
 
 def write(result: RunResult, out: Path) -> list[Path]:
-    """Replace ``out`` with the rendered stack; return the files written, sorted."""
-    if out.exists():
-        shutil.rmtree(out)
+    """Replace a previous render in ``out``; return the files written, sorted.
+
+    Only what a render writes is removed first, so a mistaken ``--out`` never deletes anything else.
+    """
+    for folder in ("kubernetes", "resources"):
+        shutil.rmtree(out / folder, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
     written = []
     for resource in result.resources:
         if documents.is_kubernetes(resource):

@@ -63,8 +63,11 @@ def _metadata(settings: StackSettings, kind: str, name: str | None = None) -> di
 
 def namespace(settings: StackSettings) -> dict:
     # Pod Security Admission refuses any pod below the restricted profile in this namespace.
-    psa = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
-    psa["pod-security.kubernetes.io/enforce-version"] = "latest"
+    version = settings.kubernetes.pod_security_version
+    psa = {}
+    for mode in ("enforce", "audit", "warn"):
+        psa[f"pod-security.kubernetes.io/{mode}"] = "restricted"
+        psa[f"pod-security.kubernetes.io/{mode}-version"] = version
     meta_labels = {"app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi", **psa}
     return {
         "apiVersion": "v1",

@@ -43,12 +43,15 @@ def measure(command: list[str], runs: int) -> tuple[list[float], int]:
     """Wall seconds of each run, and the largest peak RSS (KiB) of any run."""
     walls, peak = [], 0
     for _ in range(runs):
-        start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
-        walls.append(time.perf_counter() - start)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{process.stderr.read().decode()}")
+        # stderr goes to a file, not a pipe: a chatty child must never block on a full pipe.
+        with tempfile.TemporaryFile() as errors:
+            start = time.perf_counter()
+            process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors)
+            _, status, usage = os.wait4(process.pid, 0)
+            walls.append(time.perf_counter() - start)
+            if os.waitstatus_to_exitcode(status) != 0:
+                errors.seek(0)
+                raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{errors.read().decode()}")
         peak = max(peak, usage.ru_maxrss)
     return walls, peak
 

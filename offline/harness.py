@@ -77,7 +77,19 @@ def stack_names() -> list[str]:
 
 def stack_document(stack: str, root: Path = ROOT) -> dict:
     """The ``config:`` mapping of ``Pulumi.<stack>.yaml``, as written."""
-    return (yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text()) or {}).get("config") or {}
+    return read_stack_file(root / f"Pulumi.{stack}.yaml")
+
+
+def read_stack_file(path: Path) -> dict:
+    """The ``config:`` mapping of a stack file; ValueError naming the file when it is not one."""
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path.name} is not valid YAML: {error}") from error
+    config = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(config or {}, dict):
+        raise ValueError(f"{path.name}: `config:` must be a mapping of keys to values")
+    return config or {}
 
 
 def stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], list[str]]:

@@ -17,10 +17,9 @@ from collections import Counter
 from pathlib import Path
 
 import pulumi
-import yaml
 
 from offline import documents
-from offline.harness import PROJECT, ROOT, Registration, RunResult, run_stack, to_wire
+from offline.harness import PROJECT, ROOT, Registration, RunResult, read_stack_file, run_stack, to_wire
 
 
 def write(result: RunResult, out: Path) -> list[Path]:
@@ -115,10 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     if not stack_file.is_file():
         print(f"error: no stack file {stack_file}", file=sys.stderr)
         return 2
-    document = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
     try:
-        result = run_stack(args.stack, *to_wire(document))
-    except pulumi.RunError as error:
+        result = run_stack(args.stack, *to_wire(read_stack_file(stack_file)))
+    except (pulumi.RunError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     out = args.out or ROOT / "build" / "render" / args.stack

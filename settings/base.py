@@ -1,27 +1,21 @@
-"""Shared pieces of the settings models: strict immutable base, field types, cross-field rules."""
+"""Shared pieces of the settings models: strict immutable base and the field types."""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, NamedTuple
+from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
 
 from settings.quantity import parse_quantity
 
-# RFC 1123 label: what Kubernetes accepts for namespace, Service and Deployment names.
+# RFC 1123 label: what Kubernetes accepts for a namespace name.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# RFC 1035 label: a Service name must also start with a letter.
+_DNS_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _PERCENT = re.compile(r"^(100|[1-9]?[0-9])%$")
-
-
-class Problem(NamedTuple):
-    """One broken rule: where (path below the model that found it), the value, what is allowed."""
-
-    path: tuple[str, ...]
-    value: Any
-    allowed: str
 
 
 class Model(BaseModel):
@@ -36,46 +30,56 @@ class Model(BaseModel):
         validate_default=True,
     )
 
-    def problems(self) -> list[Problem]:
-        """Cross-field rules of this model; override where fields constrain each other."""
-        return []
 
-    @model_validator(mode="after")
-    def _check_rules(self) -> Model:
-        found = self.problems()
-        if found:
-            # Every broken rule is carried in ctx so the error report lists each on its own line.
-            raise PydanticCustomError("cross_field", "cross-field rules", {"problems": found})
-        return self
+def matching(regex: re.Pattern[str], allowed: str):
+    def check(value: str) -> str:
+        if not regex.match(value):
+            raise ValueError(f"expected {allowed}")
+        return value
+
+    return AfterValidator(check)
 
 
-def _dns_label(value: str) -> str:
-    if not _DNS_LABEL.match(value):
-        raise ValueError("expected an RFC 1123 label: lower-case letters, digits and '-', 1-63 chars")
+def _int_or_percent(value: Any) -> int | str:
+    # Plain validator: one clear message instead of one per member of an int | str union, and
+    # `true` is refused rather than read as 1.
+    if (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (
+        isinstance(value, str) and _PERCENT.match(value)
+    ):
+        return value
+    raise ValueError("expected a whole number >= 0 or a percentage from 0% to 100%, such as 1 or 25%")
+
+
+def _cpu(value: str) -> str:
+    amount = parse_quantity(value)
+    # The API server silently rounds anything finer than a millicore up to 1m.
+    if amount < Decimal("0.001") or amount % Decimal("0.001"):
+        raise ValueError("expected a CPU quantity in whole millicores, at least 1m, such as 100m, 0.5 or 2")
     return value
 
 
-def _quantity(value: str) -> str:
-    parse_quantity(value)
-    return value
+def byte_quantity(minimum: str):
+    floor = parse_quantity(minimum)
+
+    def check(value: str) -> str:
+        amount = parse_quantity(value)
+        if amount < floor or amount != amount.to_integral_value():
+            raise ValueError(
+                f"expected whole bytes of at least {minimum}, such as 128Mi or 1Gi (a lower-case m means milli)"
+            )
+        return value
+
+    return AfterValidator(check)
 
 
-def _int_or_percent(value: int | str) -> int | str:
-    if isinstance(value, bool) or (isinstance(value, int) and value < 0):
-        raise ValueError("expected a non-negative integer or a percentage such as 25%")
-    if isinstance(value, str) and not _PERCENT.match(value):
-        raise ValueError("expected a non-negative integer or a percentage from 0% to 100%")
-    return value
-
-
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-Quantity = Annotated[str, AfterValidator(_quantity)]
-IntOrPercent = Annotated[int | str, AfterValidator(_int_or_percent)]
-
-
-def is_zero(value: int | str) -> bool:
-    """True for 0 and 0%: the values that forbid any disruption."""
-    return value in (0, "0%")
+DnsLabel = Annotated[str, matching(_DNS_LABEL, "an RFC 1123 label: lower-case letters, digits and '-', 1-63 chars")]
+DnsName = Annotated[
+    str, matching(_DNS_NAME, "an RFC 1035 name: a lower-case letter, then letters, digits or '-', 1-63 chars")
+]
+IntOrPercent = Annotated[int | str, PlainValidator(_int_or_percent)]
+CpuQuantity = Annotated[str, AfterValidator(_cpu)]
+Bytes = Annotated[str, byte_quantity("1Mi")]
+MemoryBytes = Annotated[str, byte_quantity("16Mi")]
 
 
 def count_of(value: int | str, total: int, round_up: bool) -> int:

@@ -12,12 +12,13 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from settings.report import validate
+from settings.report import OTHER_NAMESPACES, validate
 from settings.stack import StackSettings
 
 
-def read_project_config(project: str) -> tuple[dict[str, Any], set[str]]:
-    """The project's config as {key: decoded value}, and which of those keys are secret.
+def read_project_config(project: str) -> tuple[dict[str, Any], set[str], tuple[str, ...]]:
+    """The project's config as {key: decoded value}, which of those keys are secret, and the
+    keys of namespaces nobody reads (a misspelled project name would otherwise be ignored).
 
     Pulumi has no public call that lists config keys; the language host hands them over in
     PULUMI_CONFIG and the mock runtime in ``set_all_config``, so both are read.
@@ -25,15 +26,17 @@ def read_project_config(project: str) -> tuple[dict[str, Any], set[str]]:
     merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secret = set(runtime_config.get_config_secret_keys_env())
     prefix = f"{project}:"
-    values, secret_keys = {}, set()
-    for full_key, raw in merged.items():
+    values, secret_keys, stray = {}, set(), []
+    for full_key, raw in sorted(merged.items()):
         if not full_key.startswith(prefix):
-            continue  # other namespaces (aws:, kubernetes:) belong to providers
+            if full_key.split(":")[0] not in OTHER_NAMESPACES:
+                stray.append(full_key)
+            continue  # pulumi: and provider namespaces are theirs to read
         key = full_key[len(prefix) :]
         values[key] = _decode(raw)
         if full_key in secret or runtime_config.is_config_secret(full_key):
             secret_keys.add(key)
-    return values, secret_keys
+    return values, secret_keys, tuple(stray)
 
 
 def _decode(raw: Any) -> Any:
@@ -48,7 +51,8 @@ def _decode(raw: Any) -> Any:
 
 def load_settings() -> StackSettings:
     project = pulumi.get_project()
-    settings, lines = validate(*read_project_config(project), namespace=project)
+    values, secret_keys, stray = read_project_config(project)
+    settings, lines = validate(values, secret_keys, project, pulumi.get_stack(), stray)
     if lines:
         count = f"{len(lines)} problem" + ("s" if len(lines) > 1 else "")
         header = f"invalid configuration for stack '{pulumi.get_stack()}' ({count}):"

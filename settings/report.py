@@ -7,21 +7,48 @@ A line names the full config key, the value (``[secret]`` for a secret key) and 
 from __future__ import annotations
 
 import json
-import types
-import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from settings.rules import cross_section_problems
+from settings.rules import MISSING, cross_field_problems
 from settings.stack import StackSettings
 
 SECRET_KEYS = ("kubeconfig",)
+# Namespaces a stack file may use besides the project's own: Pulumi itself and the providers.
+OTHER_NAMESPACES = ("pulumi", "kubernetes", "aws", "grafana")
+# pydantic's wording for type errors, rewritten to say what is allowed.
+_MESSAGES = {
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "int_parsing": "expected a whole number",
+    "int_type": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "string_type": "expected a string",
+    "model_type": "expected a mapping of keys (see the settings reference in README.md)",
+    "model_attributes_type": "expected a mapping of keys (see the settings reference in README.md)",
+    "dict_type": "expected a mapping",
+    "tuple_type": "expected a list",
+    "list_type": "expected a list",
+}
 
 
-def validate(values: dict, secret_keys: set[str], namespace: str) -> tuple[StackSettings | None, list[str]]:
+def validate(
+    values: dict, secret_keys: set[str], namespace: str, stack: str, stray_keys: tuple[str, ...] = ()
+) -> tuple[StackSettings | None, list[str]]:
     """The settings, or None with every problem found in one pass."""
     lines = [
+        f"{key} = ...: unknown config namespace '{key.split(':')[0]}'; allowed: "
+        f"{', '.join([namespace, *OTHER_NAMESPACES])}"
+        for key in stray_keys
+    ]
+    for key in sorted(secret_keys):
+        if key not in SECRET_KEYS:
+            lines.append(
+                f"{namespace}:{key} = [secret]: only kubeconfig may be a Pulumi secret; application secrets "
+                "belong in AWS Secrets Manager (synced by External Secrets), not in stack config"
+            )
+    lines += [
         f"{namespace}:{key} = [not a secret]: must be set with `pulumi config set --secret {key}`"
         for key in SECRET_KEYS
         if key in values and key not in secret_keys
@@ -33,7 +60,7 @@ def validate(values: dict, secret_keys: set[str], namespace: str) -> tuple[Stack
         lines += format_errors(error, namespace, secret_keys)
     lines += [
         _line(namespace, problem.path, problem.value, problem.allowed, problem.path[0] in secret_keys)
-        for problem in cross_section_problems(values)
+        for problem in cross_field_problems(values, stack)
     ]
     return (None, lines) if lines else (settings, [])
 
@@ -43,18 +70,17 @@ def format_errors(error: ValidationError, namespace: str, secret_keys: set[str])
     for item in error.errors(include_url=False):
         loc = tuple(item["loc"])
         hidden = bool(loc) and loc[0] in secret_keys
-        if item["type"] == "cross_field":
-            for problem in item["ctx"]["problems"]:
-                lines.append(_line(namespace, loc + problem.path, problem.value, problem.allowed, hidden))
-        elif item["type"] == "missing":
-            lines.append(_line(namespace, loc, None, "required key is missing", hidden))
+        if item["type"] == "missing":
+            lines.append(_line(namespace, loc, MISSING, "required key is missing", hidden))
         elif item["type"] == "extra_forbidden":
-            allowed = ", ".join(allowed_keys(StackSettings, loc[:-1]))
-            lines.append(_line(namespace, loc, item["input"], f"unknown key; allowed keys: {allowed}", hidden))
+            allowed = f"unknown key; allowed keys: {', '.join(allowed_keys(StackSettings, loc[:-1]))}"
+            if "." in str(loc[-1]):
+                allowed += " (nested keys are set with `pulumi config set --path`)"
+            lines.append(_line(namespace, loc, item["input"], allowed, hidden))
         else:
+            message = _MESSAGES.get(item["type"]) or item["msg"].removeprefix("Value error, ")
             # Settings are YAML: a user writes lists, never tuples.
-            message = item["msg"].removeprefix("Value error, ").replace("Tuple should", "List should")
-            lines.append(_line(namespace, loc, item["input"], message, hidden))
+            lines.append(_line(namespace, loc, item["input"], message.replace("Tuple should", "List should"), hidden))
     return lines
 
 
@@ -64,7 +90,9 @@ def _line(namespace: str, loc: tuple, value: Any, allowed: str, hidden: bool) ->
         if part == "[key]":
             continue  # pydantic's marker for "the key itself", already named by the previous part
         key += f"[{part}]" if isinstance(part, int) else f".{part}"
-    shown = "[secret]" if hidden else ("(not set)" if value is None else json.dumps(value, default=str))
+    shown = "(not set)" if value is MISSING else json.dumps(value, default=str)
+    if hidden:
+        shown = "[secret]"
     return f"{key} = {shown}: {allowed}"
 
 
@@ -81,9 +109,8 @@ def allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
 def _model_in(annotation: Any) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is not None:
-        for arg in typing.get_args(annotation):
-            found = _model_in(arg)
-            if found is not None:
-                return found
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
     return None

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from settings.base import IntOrPercent, Model, Problem, is_zero
+from settings.base import IntOrPercent, Model
 
 
 class ScalingPolicy(Model):
@@ -47,37 +47,12 @@ class Autoscaling(Model):
     target_memory_utilization: int = Field(ge=1, le=100)
     behavior: Behavior = Behavior()
 
-    def problems(self) -> list[Problem]:
-        if self.min_replicas > self.max_replicas:
-            return [
-                Problem(
-                    ("minReplicas",),
-                    self.min_replicas,
-                    f"must not exceed autoscaling.maxReplicas ({self.max_replicas})",
-                )
-            ]
-        return []
-
 
 class DisruptionBudget(Model):
-    """Exactly one of the two, as the PodDisruptionBudget API itself demands."""
+    """Exactly one of the two (checked in settings.rules), as the PDB API itself demands."""
 
     min_available: IntOrPercent | None = None
     max_unavailable: IntOrPercent | None = None
-
-    def problems(self) -> list[Problem]:
-        if (self.min_available is None) == (self.max_unavailable is None):
-            value = {"minAvailable": self.min_available, "maxUnavailable": self.max_unavailable}
-            return [Problem((), value, "set exactly one of minAvailable or maxUnavailable")]
-        if self.max_unavailable is not None and is_zero(self.max_unavailable):
-            return [
-                Problem(
-                    ("maxUnavailable",),
-                    self.max_unavailable,
-                    "must be at least 1 (or 1%): 0 blocks every node drain",
-                )
-            ]
-        return []
 
 
 class Rollout(Model):
@@ -86,11 +61,6 @@ class Rollout(Model):
     max_unavailable: IntOrPercent = 0
     revision_history_limit: int = Field(10, ge=1, le=100)
     progress_deadline_seconds: int = Field(600, ge=60)
-
-    def problems(self) -> list[Problem]:
-        if is_zero(self.max_surge) and is_zero(self.max_unavailable):
-            return [Problem(("maxSurge",), self.max_surge, "maxSurge and maxUnavailable cannot both be 0")]
-        return []
 
 
 class TopologySpread(Model):

@@ -6,13 +6,16 @@ are in ``settings.rules``.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, SecretStr
 
-from settings.base import DnsLabel, Model, Quantity
+from settings.base import Bytes, DnsLabel, DnsName, Model, matching
 from settings.scaling import Autoscaling, DisruptionBudget, Rollout, TopologySpread
 from settings.workload import EnvName, Image, Metrics, PodSecurity, Probes, Resources, Termination
+
+_PSA_VERSION = re.compile(r"^(latest|v1\.[0-9]{1,2})$")
 
 
 def _one_per_key(spreads: tuple[TopologySpread, ...]) -> tuple[TopologySpread, ...]:
@@ -28,7 +31,8 @@ class NetworkPolicy(Model):
 
 
 class Backend(Model):
-    name: DnsLabel = "reconciliation-backend"
+    # RFC 1035: the Service shares this name, and Service names must start with a letter.
+    name: DnsName = "reconciliation-backend"
     image: Image
     # Container port: above 1023 because the process runs unprivileged.
     port: int = Field(8000, ge=1024, le=65535)
@@ -44,7 +48,7 @@ class Backend(Model):
     topology_spread: Annotated[tuple[TopologySpread, ...], AfterValidator(_one_per_key)] = ()
     termination: Termination = Termination()
     network_policy: NetworkPolicy
-    tmp_size_limit: Quantity = "64Mi"
+    tmp_size_limit: Bytes = "64Mi"
 
 
 class Kubernetes(Model):
@@ -53,11 +57,15 @@ class Kubernetes(Model):
     context: str = Field(min_length=1)
     namespace: DnsLabel
     create_namespace: bool = True
+    # Pinned, so a cluster upgrade never tightens the admission profile under a running release.
+    pod_security_version: Annotated[str, matching(_PSA_VERSION, "latest or a Kubernetes minor such as v1.33")] = "v1.33"
 
 
 class StackSettings(Model):
+    # Must equal the stack name (settings.rules): a copied stack file cannot pose as another stack.
     environment: DnsLabel
-    production: bool = False
+    # Required, never defaulted: production guardrails must not switch off by omission.
+    production: bool
     kubernetes: Kubernetes
     backend: Backend
     # Whole kubeconfig, only ever as a Pulumi secret; unset means the local kubeconfig file.

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers import validated
 
-from offline.harness import PROJECT, RunResult, run_stack, stack_document, stack_names
+from offline.harness import RunResult, run_stack, stack_names
 from settings.stack import StackSettings
 
 
@@ -28,6 +29,6 @@ def result(stack: str) -> RunResult:
 @pytest.fixture
 def settings(stack: str) -> StackSettings:
     """The stack's validated settings, read from its file without Pulumi."""
-    document = stack_document(stack)
-    prefix = f"{PROJECT}:"
-    return StackSettings.model_validate({key.removeprefix(prefix): value for key, value in document.items()})
+    settings, problems = validated(stack)
+    assert problems == []
+    return settings

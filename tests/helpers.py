@@ -55,3 +55,13 @@ def required_tool(name: str, *candidates: Path) -> str:
         pytest.fail(message)
     pytest.skip(message)
     return ""
+
+
+def validated(stack: str, changes: dict[str, Any] | None = None) -> tuple[Any, list[str]]:
+    """The stack file (with changes) through the pure settings layer: (settings or None, problems)."""
+    from settings.report import validate
+
+    document = changed(stack, changes or {})
+    prefix = f"{PROJECT}:"
+    values = {key.removeprefix(prefix): value for key, value in document.items() if key.startswith(prefix)}
+    return validate(values, set(), PROJECT, stack)

@@ -3,36 +3,42 @@
 from __future__ import annotations
 
 import pytest
-from helpers import changed
+from helpers import validated
 
 from components import manifests, pod
-from offline.harness import PROJECT
-from settings.report import validate
 from settings.stack import StackSettings
 
 BUILDERS = (
-    manifests.namespace,
-    manifests.service_account,
-    manifests.deployment,
-    manifests.service,
-    manifests.network_policy,
-    manifests.horizontal_pod_autoscaler,
-    manifests.pod_disruption_budget,
+    (manifests.namespace, "v1", "Namespace"),
+    (manifests.service_account, "v1", "ServiceAccount"),
+    (manifests.deployment, "apps/v1", "Deployment"),
+    (manifests.service, "v1", "Service"),
+    (manifests.network_policy, "networking.k8s.io/v1", "NetworkPolicy"),
+    (manifests.horizontal_pod_autoscaler, "autoscaling/v2", "HorizontalPodAutoscaler"),
+    (manifests.pod_disruption_budget, "policy/v1", "PodDisruptionBudget"),
 )
 
 
 def _settings(stack: str, changes: dict | None = None) -> StackSettings:
-    document = changed(stack, changes or {})
-    settings, problems = validate({k.removeprefix(f"{PROJECT}:"): v for k, v in document.items()}, set(), PROJECT)
+    settings, problems = validated(stack, changes)
     assert problems == []
     return settings
 
 
-@pytest.mark.parametrize("builder", BUILDERS, ids=lambda b: b.__name__)
-def test_every_builder_returns_a_complete_manifest(builder, stack: str) -> None:
-    manifest = builder(_settings(stack))
-    assert {"apiVersion", "kind", "metadata"} <= set(manifest)
-    assert manifest["metadata"]["name"]
+@pytest.mark.parametrize(("builder", "api_version", "kind"), BUILDERS, ids=lambda b: getattr(b, "__name__", b))
+def test_every_builder_returns_a_complete_manifest(builder, api_version: str, kind: str, stack: str) -> None:
+    settings = _settings(stack)
+    manifest = builder(settings)
+    assert (manifest["apiVersion"], manifest["kind"]) == (api_version, kind)
+    if kind == "Namespace":
+        assert manifest["metadata"]["name"] == settings.kubernetes.namespace
+    else:
+        assert manifest["metadata"]["name"] == settings.backend.name
+        assert manifest["metadata"]["namespace"] == settings.kubernetes.namespace
+        assert manifest["metadata"]["labels"] == manifests.labels(settings)
+    assert set(manifest) - {"apiVersion", "kind", "metadata"} == (
+        {"automountServiceAccountToken"} if kind == "ServiceAccount" else {"spec"} if kind != "Namespace" else set()
+    )
 
 
 def test_selector_is_a_stable_subset_of_the_labels() -> None:

@@ -153,3 +153,29 @@ def test_summary_is_shaped_like_a_preview(result: RunResult) -> None:
     assert "reconciliation:backend:BackendService" in text
     assert "└─ kubernetes:" in text
     assert f"+ {len(result.resources) + 1} to create" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("config: [a, b]\n", "`config:` must be a mapping"), ("config: {a: [}\n", "is not valid YAML")],
+)
+def test_a_broken_stack_file_exits_2_without_traceback(
+    text: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(text)
+    assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_a_secret_application_value_is_refused_and_never_written(tmp_path: Path, capsys) -> None:
+    document = changed("dev", {"backend.env.DB_PASSWORD": {"secure": "v1:AAAA"}})
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": document}))
+    assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "reconciliation-platform:backend = [secret]: only kubeconfig may be a Pulumi secret" in err
+    assert "offline-placeholder-secret" not in err
+    assert not (tmp_path / "out").exists()

@@ -1,22 +1,17 @@
-"""The settings layer on its own: quantities, defaults, and the report, without Pulumi."""
+"""The settings layer on its own: quantities, defaults, rules and the report, without Pulumi."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
-from helpers import changed
+from helpers import changed, validated
 
-from offline.harness import PROJECT
+from offline.harness import PROJECT, stack_names
 from settings.quantity import parse_quantity
-from settings.report import allowed_keys, validate
+from settings.report import allowed_keys
 from settings.scaling import Autoscaling
 from settings.stack import StackSettings
-
-
-def _values(stack: str, **changes) -> dict:
-    document = changed(stack, {k.replace("__", "."): v for k, v in changes.items()})
-    return {key.removeprefix(f"{PROJECT}:"): value for key, value in document.items()}
 
 
 @pytest.mark.parametrize(
@@ -44,9 +39,16 @@ def test_parse_quantity_rejects(text: str) -> None:
 
 
 def test_every_stack_file_is_valid(stack: str) -> None:
-    settings, problems = validate(_values(stack), set(), PROJECT)
+    settings, problems = validated(stack)
     assert problems == []
     assert isinstance(settings, StackSettings)
+    assert settings.environment == stack
+
+
+def test_stacks_never_share_a_cluster_namespace() -> None:
+    # Two stack files pointing at one context and namespace would overwrite each other's objects.
+    targets = [(s.kubernetes.context, s.kubernetes.namespace) for s in (validated(n)[0] for n in stack_names())]
+    assert len(targets) == len(set(targets))
 
 
 def test_defaults_are_the_proposal_behavior() -> None:
@@ -59,24 +61,39 @@ def test_defaults_are_the_proposal_behavior() -> None:
         "selectPolicy": "Max",
         "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}],
     }
-    assert behavior["scaleUp"]["policies"] == [
-        {"type": "Percent", "value": 100, "periodSeconds": 30},
-        {"type": "Pods", "value": 2, "periodSeconds": 30},
-    ]
+    assert behavior["scaleUp"] == {
+        "stabilizationWindowSeconds": 0,
+        "selectPolicy": "Max",
+        "policies": [
+            {"type": "Percent", "value": 100, "periodSeconds": 30},
+            {"type": "Pods", "value": 2, "periodSeconds": 30},
+        ],
+    }
 
 
 def test_settings_are_immutable(stack: str) -> None:
-    settings, _ = validate(_values(stack), set(), PROJECT)
+    settings, _ = validated(stack)
     with pytest.raises(ValueError, match="frozen"):
         settings.backend.autoscaling.min_replicas = 50
 
 
 def test_snake_case_keys_are_not_accepted() -> None:
-    _, problems = validate(_values("dev", backend__autoscaling__min_replicas=2), set(), PROJECT)
+    _, problems = validated("dev", {"backend.autoscaling.min_replicas": 2})
     assert problems == [
         f"{PROJECT}:backend.autoscaling.min_replicas = 2: unknown key; allowed keys: behavior, maxReplicas, "
         "minReplicas, targetCpuUtilization, targetMemoryUtilization"
     ]
+
+
+def test_a_dotted_top_level_key_hints_at_path() -> None:
+    # `pulumi config set backend.port 8080` without --path stores one key named "backend.port".
+    from settings.report import validate
+
+    values = {key.removeprefix(f"{PROJECT}:"): v for key, v in changed("dev", {}).items() if key.startswith(PROJECT)}
+    _, problems = validate({**values, "backend.port": "8080"}, set(), PROJECT, "dev")
+    assert len(problems) == 1
+    assert problems[0].startswith(f'{PROJECT}:backend.port = "8080": unknown key; allowed keys: backend, ')
+    assert problems[0].endswith("(nested keys are set with `pulumi config set --path`)")
 
 
 def test_allowed_keys_walks_lists_and_optionals() -> None:
@@ -89,23 +106,73 @@ def test_allowed_keys_walks_lists_and_optionals() -> None:
 
 def test_digest_pinned_image(stack: str) -> None:
     digest = "sha256:" + "ab" * 32
-    settings, problems = validate(
-        _values(stack, backend__image__digest=digest, backend__image__pullPolicy="IfNotPresent"), set(), PROJECT
-    )
+    settings, problems = validated(stack, {"backend.image.digest": digest, "backend.image.pullPolicy": "IfNotPresent"})
     assert problems == []
     assert settings.backend.image.reference.endswith(f":1.4.2@{digest}")
 
 
 def test_digest_only_image_gets_a_label_safe_version() -> None:
     digest = "sha256:" + "0f" * 32
-    settings, _ = validate(_values("dev", backend__image={"repository": "ghcr.io/a/b", "digest": digest}), set(), "p")
+    settings, _ = validated("dev", {"backend.image": {"repository": "ghcr.io/a/b", "digest": digest}})
     assert settings.backend.image.reference == f"ghcr.io/a/b@{digest}"
     assert settings.backend.image.version == "0f" * 6
 
 
 def test_percentage_budgets_are_resolved_like_the_controller() -> None:
-    _, problems = validate(_values("prod", backend__disruptionBudget={"minAvailable": "50%"}), set(), PROJECT)
+    _, problems = validated("prod", {"backend.disruptionBudget": {"minAvailable": "50%"}})
     assert problems == []  # 50 % of 2 rounds up to 1: one pod may go
-    _, problems = validate(_values("prod", backend__disruptionBudget={"minAvailable": "60%"}), set(), PROJECT)
+    _, problems = validated("prod", {"backend.disruptionBudget": {"minAvailable": "60%"}})
     assert len(problems) == 1  # 60 % of 2 rounds up to 2: nothing may go
     assert problems[0].startswith(f'{PROJECT}:backend.disruptionBudget.minAvailable = "60%"')
+
+
+def test_a_field_error_never_hides_a_rule_in_the_same_section() -> None:
+    _, problems = validated(
+        "prod",
+        {
+            "backend.resources.requests.cpu": "500x",
+            "backend.resources.requests.memory": "1Gi",  # above the 512Mi limit
+            "backend.autoscaling.targetCpuUtilization": 0,
+            "backend.autoscaling.minReplicas": 11,  # above maxReplicas 10
+        },
+    )
+    keys = sorted(line.split(" = ")[0].removeprefix(f"{PROJECT}:") for line in problems)
+    assert keys == [
+        "backend.autoscaling.minReplicas",
+        "backend.autoscaling.targetCpuUtilization",
+        "backend.resources.requests.cpu",
+        "backend.resources.requests.memory",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"backend.resources.requests.memory": "256m"}, "backend.resources.requests.memory"),
+        ({"backend.resources.requests.cpu": "0.1m"}, "backend.resources.requests.cpu"),
+        ({"backend.resources.requests.cpu": "0"}, "backend.resources.requests.cpu"),
+        ({"backend.resources.limits.memory": "8Mi"}, "backend.resources.limits.memory"),
+        ({"backend.name": "1backend"}, "backend.name"),
+        ({"backend.name": "r" * 60}, "backend.name"),
+        ({"backend.disruptionBudget": {"maxUnavailable": True}}, "backend.disruptionBudget.maxUnavailable"),
+        ({"backend.disruptionBudget": {"maxUnavailable": "100%"}}, "backend.disruptionBudget.maxUnavailable"),
+        ({"backend.disruptionBudget": {"minAvailable": 0}}, "backend.disruptionBudget.minAvailable"),
+        ({"backend.topologySpread": []}, "backend.topologySpread"),
+        ({"production": "DELETE"}, "production"),
+        ({"environment": "staging"}, "environment"),
+        ({"kubernetes.podSecurityVersion": "1.33"}, "kubernetes.podSecurityVersion"),
+    ],
+)
+def test_values_the_api_server_or_a_reviewer_would_refuse(changes: dict, key: str) -> None:
+    from helpers import DELETE
+
+    changes = {k: (DELETE if v == "DELETE" else v) for k, v in changes.items()}
+    _, problems = validated("prod", changes)
+    assert [line.split(" = ")[0] for line in problems] == [f"{PROJECT}:{key}"], problems
+
+
+def test_every_stack_file_disables_the_default_kubernetes_provider(stack: str) -> None:
+    from offline.harness import stack_document
+
+    disabled = stack_document(stack).get("pulumi:disable-default-providers", [])
+    assert "kubernetes" in disabled or "*" in disabled

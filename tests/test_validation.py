@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pytest
 from helpers import DELETE, run_changed
@@ -59,7 +61,7 @@ RULES = {
     "maxUnavailable 0": (
         "dev",
         {"backend.disruptionBudget.maxUnavailable": 0},
-        f"{NS}:backend.disruptionBudget.maxUnavailable = 0: must be at least 1 (or 1%): 0 blocks every node drain",
+        f"{NS}:backend.disruptionBudget.maxUnavailable = 0: must allow at least 1 pod: 0 blocks every drain",
     ),
     "both budget fields": (
         "prod",
@@ -81,7 +83,8 @@ RULES = {
     "latest in production": (
         "prod",
         {"backend.image.tag": "latest"},
-        f'{NS}:backend.image.tag = "latest": production stacks need a pinned tag or digest',
+        f'{NS}:backend.image.tag = "latest": production stacks refuse the tag latest; pin a release tag (a digest '
+        "alone is fine)",
     ),
     "unknown backend key": (
         "dev",
@@ -160,7 +163,8 @@ RULES = {
     "bad surge percentage": (
         "dev",
         {"backend.rollout.maxSurge": "150%"},
-        f'{NS}:backend.rollout.maxSurge = "150%": expected a non-negative integer or a percentage from 0% to 100%',
+        f'{NS}:backend.rollout.maxSurge = "150%": expected a whole number >= 0 or a percentage from 0% to 100%, '
+        "such as 1 or 25%",
     ),
     "duplicate spread key": (
         "prod",
@@ -204,7 +208,7 @@ RULES = {
     "production flag not a boolean": (
         "prod",
         {"production": "yes please"},
-        f'{NS}:production = "yes please": Input should be a valid boolean, unable to interpret input',
+        f'{NS}:production = "yes please": expected true or false',
     ),
 }
 
@@ -266,4 +270,39 @@ def test_secret_values_are_masked_in_errors() -> None:
     config, _ = stack_config("dev")
     config[f"{NS}:kubeconfig"] = '["hunter2"]'  # decodes to a list: wrong type, but still secret
     lines = _problems(StackRun("dev", config, [f"{NS}:kubeconfig"]))
-    assert lines == [f"{NS}:kubeconfig = [secret]: Input should be a valid string"]
+    assert lines == [f"{NS}:kubeconfig = [secret]: expected a string"]
+
+
+def test_application_secrets_are_refused_in_stack_config() -> None:
+    # `pulumi config set --secret --path backend.env.DB_PASSWORD ...` marks the whole key secret;
+    # the value would reach the Deployment as plain text, so the program refuses it.
+    config, _ = stack_config("dev")
+    lines = _problems(StackRun("dev", config, [f"{NS}:backend"]))
+    assert lines == [
+        f"{NS}:backend = [secret]: only kubeconfig may be a Pulumi secret; application secrets belong in AWS "
+        "Secrets Manager (synced by External Secrets), not in stack config"
+    ]
+
+
+def test_a_misspelled_namespace_is_not_ignored() -> None:
+    config, _ = stack_config("prod")
+    config["reconcilation-platform:production"] = "false"
+    lines = _problems(StackRun("prod", config, []))
+    assert lines == [
+        "reconcilation-platform:production = ...: unknown config namespace 'reconcilation-platform'; allowed: "
+        f"{NS}, pulumi, kubernetes, aws, grafana"
+    ]
+
+
+def test_config_arrives_through_the_cli_environment_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Pulumi CLI hands config to the program in PULUMI_CONFIG, not through set_all_config.
+    config, _ = stack_config("dev")
+    config[f"{NS}:kubeconfig"] = "apiVersion: v1"
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps([f"{NS}:kubeconfig"]))
+    result = StackRun("dev", {}, []).execute()
+    assert result.one("pulumi:providers:kubernetes").inputs["context"] == "reconciliation-dev"
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", "[]")
+    assert _problems(StackRun("dev", {}, [])) == [
+        f"{NS}:kubeconfig = [not a secret]: must be set with `pulumi config set --secret kubeconfig`"
+    ]

@@ -13,16 +13,34 @@ PYTHON=${PYTHON:-python3}
 VENV=venv                 # the folder Pulumi.yaml names: `pulumi up` reuses this environment
 CHECKOV_VENV=.tools/checkov
 
-# $1 venv folder, rest: requirements files. Reinstalls only when their content changes.
+# The program needs Python >= 3.11; say so plainly instead of failing later with a SyntaxError.
+check_python() {
+  if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "error: $PYTHON is not Python >= 3.11 (set PYTHON=/path/to/python3.11 or newer)" >&2
+    exit 2
+  fi
+}
+
+# $1 venv folder, rest: requirements files. (Re)creates a venv that is missing or broken (no pip,
+# e.g. after an interrupted set-up) and reinstalls only when the requirements or Python change.
 ensure_venv() {
   local venv=$1; shift
-  local want; want=$(cat "$@" | sha256sum | cut -d' ' -f1)
-  if [ ! -x "$venv/bin/python" ]; then
-    "$PYTHON" -m venv "$venv"
+  check_python
+  if ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+    echo "creating $venv" >&2
+    "$PYTHON" -m venv --clear "$venv"
   fi
+  local want
+  want=$("$venv/bin/python" - "$@" <<'PY'
+import hashlib, sys
+digest = hashlib.sha256(sys.version.encode())
+for name in sys.argv[1:]:
+    digest.update(open(name, "rb").read())
+print(digest.hexdigest())
+PY
+)
   if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
-    echo "setting up $venv ($*)" >&2
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+    echo "installing into $venv: $*" >&2
     local args=(); for f in "$@"; do args+=(-r "$f"); done
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${args[@]}" >&2
     echo "$want" > "$venv/.requirements.sha256"
@@ -34,8 +52,10 @@ program_env() { ensure_venv "$VENV" requirements.txt requirements-dev.txt; }
 case "${1:-}" in
   render)
     program_env
-    stack=${2:-dev}
-    exec "$VENV/bin/python" -m offline.render --stack "$stack" "${@:3}"
+    shift
+    stack=dev
+    if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then stack=$1; shift; fi
+    exec "$VENV/bin/python" -m offline.render --stack "$stack" "$@"
     ;;
   test)
     program_env

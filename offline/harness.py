@@ -8,9 +8,10 @@ parent, provider and options. No CLI, no plugin, no credentials.
 
 from __future__ import annotations
 
-import json
+import os
 import runpy
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,11 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
+from offline import stackfile
+from offline.stackfile import read_stack_file
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
-# What an offline run passes for a `secure:` value it cannot decrypt; always marked secret.
-SECRET_PLACEHOLDER = "offline-placeholder-secret"
 
 
 class Unknown:
@@ -73,57 +75,6 @@ class RunResult:
 def stack_names() -> list[str]:
     """Every stack with a settings file: a new Pulumi.<stack>.yaml is picked up with no code."""
     return sorted(path.name.split(".")[1] for path in ROOT.glob("Pulumi.*.yaml"))
-
-
-def stack_document(stack: str, root: Path = ROOT) -> dict:
-    """The ``config:`` mapping of ``Pulumi.<stack>.yaml``, as written."""
-    return read_stack_file(root / f"Pulumi.{stack}.yaml")
-
-
-def read_stack_file(path: Path) -> dict:
-    """The ``config:`` mapping of a stack file; ValueError naming the file when it is not one."""
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ValueError(f"{path.name} is not valid YAML: {error}") from error
-    config = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(config or {}, dict):
-        raise ValueError(f"{path.name}: `config:` must be a mapping of keys to values")
-    return config or {}
-
-
-def stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], list[str]]:
-    """The stack file's config as the Pulumi CLI hands it to a program."""
-    return to_wire(stack_document(stack, root))
-
-
-def to_wire(document: dict) -> tuple[dict[str, str], list[str]]:
-    """Config as the CLI passes it: namespaced keys, text values (objects as JSON), secret keys."""
-    config, secret_keys = {}, []
-    for key, written in document.items():
-        full_key = key if ":" in key else f"{PROJECT}:{key}"
-        value, secret = _strip_secure(written)
-        if secret:
-            secret_keys.append(full_key)
-        if isinstance(value, bool):
-            config[full_key] = "true" if value else "false"
-        elif isinstance(value, (dict, list)):
-            config[full_key] = json.dumps(value)
-        else:
-            config[full_key] = str(value)
-    return config, secret_keys
-
-
-def _strip_secure(value: Any) -> tuple[Any, bool]:
-    if isinstance(value, dict) and set(value) == {"secure"}:
-        return SECRET_PLACEHOLDER, True
-    if isinstance(value, dict):
-        pairs = {k: _strip_secure(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
-    if isinstance(value, list):
-        items = [_strip_secure(v) for v in value]
-        return [v for v, _ in items], any(s for _, s in items)
-    return value, False
 
 
 class _Mocks(pulumi_mocks.Mocks):
@@ -186,10 +137,17 @@ def plain(value: Any) -> Any:
 class StackRun:
     """One run of the program; ``registrations`` stays readable when the program raises."""
 
-    def __init__(self, stack: str, config: dict[str, str] | None = None, secret_keys: list[str] | None = None):
+    def __init__(
+        self,
+        stack: str,
+        config: dict[str, str] | None = None,
+        secret_keys: list[str] | None = None,
+        environ: dict[str, str] | None = None,
+    ):
         if config is None:
             config, secret_keys = stack_config(stack)
         self.stack, self.config, self.secret_keys = stack, config, secret_keys or []
+        self.environ = environ or {}
         self.monitor = _Monitor()
         self.registrations = self.monitor.registrations
 
@@ -207,7 +165,8 @@ class StackRun:
         def program():
             runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
-        program()
+        with _environment(self.environ):
+            program()
         result = RunResult(stack=self.stack, resources=self.registrations)
         for name, exported in sorted(pulumi_settings.get_root_resource().outputs.items()):
             output = pulumi.Output.from_input(exported)
@@ -215,6 +174,40 @@ class StackRun:
             value = plain(_sync_await(output.future(with_unknowns=True))) if known else Unknown()
             result.outputs[name] = StackOutput(value=value, secret=_sync_await(output.is_secret()), known=known)
         return result
+
+
+def stack_document(stack: str, root: Path = ROOT) -> dict:
+    """The ``config:`` mapping of ``Pulumi.<stack>.yaml``, as written."""
+    return read_stack_file(root / f"Pulumi.{stack}.yaml")
+
+
+def stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], list[str]]:
+    """The stack file's config as the Pulumi CLI hands it to a program."""
+    return to_wire(stack_document(stack, root))
+
+
+def to_wire(document: dict) -> tuple[dict[str, str], list[str]]:
+    """This project's config as the Pulumi CLI would hand it over."""
+    return stackfile.to_wire(document, PROJECT)
+
+
+# The SDKs fill unset inputs from these (the provider's kubeconfig from KUBECONFIG, config from
+# PULUMI_CONFIG): scrubbed during a run, so a render never depends on the shell it runs in.
+_AMBIENT = ("KUBECONFIG", "PULUMI_K8S_", "PULUMI_CONFIG")
+
+
+@contextmanager
+def _environment(overrides: dict[str, str]):
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name.startswith(_AMBIENT):
+            del os.environ[name]
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def run_stack(stack: str, config: dict[str, str] | None = None, secret_keys: list[str] | None = None) -> RunResult:

@@ -21,15 +21,23 @@ import pulumi
 from offline import documents
 from offline.harness import PROJECT, ROOT, Registration, RunResult, read_stack_file, run_stack, to_wire
 
+MARKER = ".offline-render"
+
 
 def write(result: RunResult, out: Path) -> list[Path]:
     """Replace a previous render in ``out``; return the files written, sorted.
 
-    Only what a render writes is removed first, so a mistaken ``--out`` never deletes anything else.
+    ``out`` must be new, empty, or a previous render (it carries a marker file): a mistaken
+    ``--out`` pointing at anything else is refused rather than overwritten.
     """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder")
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise ValueError(f"--out {out} is not empty and holds no previous render ({MARKER}); choose another folder")
     for folder in ("kubernetes", "resources"):
         shutil.rmtree(out / folder, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("Written by `python -m offline.render`; the folder is replaced on each render.\n")
     written = []
     for resource in result.resources:
         if documents.is_kubernetes(resource):
@@ -120,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     out = args.out or ROOT / "build" / "render" / args.stack
-    files = write(result, out)
+    try:
+        files = write(result, out)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(summary(result), end="")
     print(f"\nWrote {len(files)} files to {out}")
     return 0

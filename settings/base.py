@@ -6,16 +6,17 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainValidator, Strict
 from pydantic.alias_generators import to_camel
 
 from settings.quantity import parse_quantity
 
 # RFC 1123 label: what Kubernetes accepts for a namespace name.
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 # RFC 1035 label: a Service name must also start with a letter.
-_DNS_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-_PERCENT = re.compile(r"^(100|[1-9]?[0-9])%$")
+_DNS_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+_PERCENT = re.compile(r"(100|[1-9]?[0-9])%")
+INT32 = 2**31 - 1
 
 
 class Model(BaseModel):
@@ -33,7 +34,8 @@ class Model(BaseModel):
 
 def matching(regex: re.Pattern[str], allowed: str):
     def check(value: str) -> str:
-        if not regex.match(value):
+        # fullmatch: `$` would also accept a trailing newline, which then lands in a manifest.
+        if not regex.fullmatch(value):
             raise ValueError(f"expected {allowed}")
         return value
 
@@ -43,11 +45,23 @@ def matching(regex: re.Pattern[str], allowed: str):
 def _int_or_percent(value: Any) -> int | str:
     # Plain validator: one clear message instead of one per member of an int | str union, and
     # `true` is refused rather than read as 1.
-    if (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (
-        isinstance(value, str) and _PERCENT.match(value)
-    ):
+    whole = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT32
+    if whole or (isinstance(value, str) and _PERCENT.fullmatch(value)):
         return value
     raise ValueError("expected a whole number >= 0 or a percentage from 0% to 100%, such as 1 or 25%")
+
+
+def _text(value: Any) -> Any:
+    # `pulumi config set --path backend.image.tag 42` stores an integer, and YAML reads an
+    # unquoted `cpu: 2` as one: both mean the text.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _int32(value: int) -> int:
+    # A validator, not Le(): a field's own le=100 must still apply alongside it.
+    if value > INT32:
+        raise ValueError(f"expected at most {INT32} (Kubernetes counts are 32-bit)")
+    return value
 
 
 def _cpu(value: str) -> str:
@@ -77,9 +91,13 @@ DnsName = Annotated[
     str, matching(_DNS_NAME, "an RFC 1035 name: a lower-case letter, then letters, digits or '-', 1-63 chars")
 ]
 IntOrPercent = Annotated[int | str, PlainValidator(_int_or_percent)]
-CpuQuantity = Annotated[str, AfterValidator(_cpu)]
-Bytes = Annotated[str, byte_quantity("1Mi")]
-MemoryBytes = Annotated[str, byte_quantity("16Mi")]
+# Text that may arrive as a whole number (tags, quantities, env values).
+Text = Annotated[str, BeforeValidator(_text)]
+CpuQuantity = Annotated[Text, AfterValidator(_cpu)]
+Bytes = Annotated[Text, byte_quantity("1Mi")]
+MemoryBytes = Annotated[Text, byte_quantity("16Mi")]
+# Every count in the Kubernetes API is an int32; `true` is not a count.
+Int32 = Annotated[int, Strict(), AfterValidator(_int32)]
 
 
 def count_of(value: int | str, total: int, round_up: bool) -> int:

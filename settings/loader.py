@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from settings.report import OTHER_NAMESPACES, validate
+from settings.report import OTHER_NAMESPACES, SCALAR_KEYS, validate
 from settings.stack import StackSettings
 
 
@@ -33,7 +33,7 @@ def read_project_config(project: str) -> tuple[dict[str, Any], set[str], tuple[s
                 stray.append(full_key)
             continue  # pulumi: and provider namespaces are theirs to read
         key = full_key[len(prefix) :]
-        values[key] = _decode(raw)
+        values[key] = raw if key in SCALAR_KEYS else _decode(raw)
         if full_key in secret or runtime_config.is_config_secret(full_key):
             secret_keys.add(key)
     return values, secret_keys, tuple(stray)

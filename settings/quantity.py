@@ -24,23 +24,31 @@ _DECIMAL = {
 }
 # The grammar of k8s.io/apimachinery resource.Quantity, without the sign: a quantity that a
 # container requests can never be negative.
+# The exponent is capped at two digits: nothing a pod requests is near 1e100, and Decimal
+# arithmetic on such numbers would overflow rather than fail cleanly.
 _PATTERN = re.compile(
-    r"^(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-    r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
+    r"(?P<number>[0-9]{1,19}(?:\.[0-9]{0,9})?|\.[0-9]{1,9})"
+    r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]{1,2})?"
 )
 
+_LARGEST = Decimal(8 * 2**60)  # about int64's limit, as the API server stores quantities
 QUANTITY_HINT = "a non-negative Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi"
 
 
 def parse_quantity(text: str) -> Decimal:
     """Return the value of a quantity in base units; raise ValueError when it is malformed."""
-    match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
+    # fullmatch, no strip: the text is written to the manifest as given, so it must be exact.
+    match = _PATTERN.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise ValueError(f"expected {QUANTITY_HINT}")
     number = Decimal(match["number"])
     suffix = match["suffix"] or ""
     if suffix in _BINARY:
-        return number * _BINARY[suffix]
-    if suffix[:1] in ("e", "E"):
-        return number.scaleb(int(suffix[1:]))
-    return number * _DECIMAL[suffix]
+        value = number * _BINARY[suffix]
+    elif suffix[:1] in ("e", "E"):
+        value = number.scaleb(int(suffix[1:]))
+    else:
+        value = number * _DECIMAL[suffix]
+    if value > _LARGEST:
+        raise ValueError(f"expected {QUANTITY_HINT}, at most 8Ei")
+    return value

@@ -15,8 +15,17 @@ from settings.rules import MISSING, cross_field_problems
 from settings.stack import StackSettings
 
 SECRET_KEYS = ("kubeconfig",)
-# Namespaces a stack file may use besides the project's own: Pulumi itself and the providers.
-OTHER_NAMESPACES = ("pulumi", "kubernetes", "aws", "grafana")
+# The one other namespace a stack file may use: Pulumi's own (pulumi:disable-default-providers).
+# Provider namespaces (kubernetes:context, ...) only configure default providers, which this
+# project disables, so a value there would be silently ignored.
+OTHER_NAMESPACES = ("pulumi",)
+# Top-level keys holding text or a flag: never decoded from JSON, so a kubeconfig written as
+# JSON stays the text it is. Every other key (objects, and unknown keys for their message) is.
+SCALAR_KEYS = tuple(
+    field.alias
+    for field in StackSettings.model_fields.values()
+    if not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel))
+)
 # pydantic's wording for type errors, rewritten to say what is allowed.
 _MESSAGES = {
     "bool_parsing": "expected true or false",
@@ -38,8 +47,9 @@ def validate(
 ) -> tuple[StackSettings | None, list[str]]:
     """The settings, or None with every problem found in one pass."""
     lines = [
-        f"{key} = ...: unknown config namespace '{key.split(':')[0]}'; allowed: "
-        f"{', '.join([namespace, *OTHER_NAMESPACES])}"
+        f"{key} = ...: unknown config namespace '{key.split(':')[0]}'; allowed: {namespace}, "
+        f"{', '.join(OTHER_NAMESPACES)} (provider settings such as kubernetes:context are not read: this "
+        f"project's providers are explicit, configured from {namespace}:kubernetes)"
         for key in stray_keys
     ]
     for key in sorted(secret_keys):
@@ -67,8 +77,13 @@ def validate(
 
 def format_errors(error: ValidationError, namespace: str, secret_keys: set[str]) -> list[str]:
     lines = []
-    for item in error.errors(include_url=False):
+    items = error.errors(include_url=False)
+    for item in items:
         loc = tuple(item["loc"])
+        if item["type"] == "too_short" and any(
+            tuple(other["loc"])[: len(loc)] == loc != tuple(other["loc"]) for other in items
+        ):
+            continue  # "at least 1 item" only because the one given was invalid: that line says why
         hidden = bool(loc) and loc[0] in secret_keys
         if item["type"] == "missing":
             lines.append(_line(namespace, loc, MISSING, "required key is missing", hidden))
@@ -89,7 +104,10 @@ def _line(namespace: str, loc: tuple, value: Any, allowed: str, hidden: bool) ->
     for part in loc[1:]:
         if part == "[key]":
             continue  # pydantic's marker for "the key itself", already named by the previous part
-        key += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:  # a key that itself contains a dot (set without --path) is quoted, not read as a path
+            key += f'["{part}"]' if "." in part else f".{part}"
     shown = "(not set)" if value is MISSING else json.dumps(value, default=str)
     if hidden:
         shown = "[secret]"

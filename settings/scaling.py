@@ -6,18 +6,18 @@ from typing import Literal
 
 from pydantic import Field
 
-from settings.base import IntOrPercent, Model
+from settings.base import Int32, IntOrPercent, Model
 
 
 class ScalingPolicy(Model):
     type: Literal["Pods", "Percent"]
-    value: int = Field(gt=0)
+    value: Int32 = Field(gt=0)
     # The API server caps a policy period at 30 minutes.
-    period_seconds: int = Field(gt=0, le=1800)
+    period_seconds: Int32 = Field(gt=0, le=1800)
 
 
 class ScalingRules(Model):
-    stabilization_window_seconds: int = Field(ge=0, le=3600)
+    stabilization_window_seconds: Int32 = Field(ge=0, le=3600)
     select_policy: Literal["Max", "Min", "Disabled"] = "Max"
     policies: tuple[ScalingPolicy, ...] = Field(min_length=1)
 
@@ -41,10 +41,10 @@ class Behavior(Model):
 
 
 class Autoscaling(Model):
-    min_replicas: int = Field(ge=1)
-    max_replicas: int = Field(ge=1)
-    target_cpu_utilization: int = Field(ge=1, le=100)
-    target_memory_utilization: int = Field(ge=1, le=100)
+    min_replicas: Int32 = Field(ge=1)
+    max_replicas: Int32 = Field(ge=1)
+    target_cpu_utilization: Int32 = Field(ge=1, le=100)
+    target_memory_utilization: Int32 = Field(ge=1, le=100)
     behavior: Behavior = Behavior()
 
 
@@ -59,12 +59,12 @@ class Rollout(Model):
     # Surge first, never drop below the current ready count during a release.
     max_surge: IntOrPercent = "25%"
     max_unavailable: IntOrPercent = 0
-    revision_history_limit: int = Field(10, ge=1, le=100)
-    progress_deadline_seconds: int = Field(600, ge=60)
+    revision_history_limit: Int32 = Field(10, ge=1, le=100)
+    progress_deadline_seconds: Int32 = Field(600, ge=60)
 
 
 class TopologySpread(Model):
     topology_key: Literal["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
-    max_skew: int = Field(1, ge=1)
+    max_skew: Int32 = Field(1, ge=1)
     # Soft by default: a hard spread can leave a pod Pending while a node drains.
     when_unsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = "ScheduleAnyway"

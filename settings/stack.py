@@ -11,11 +11,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, SecretStr
 
-from settings.base import Bytes, DnsLabel, DnsName, Model, matching
+from settings.base import Bytes, DnsLabel, DnsName, Int32, Model, Text, matching
 from settings.scaling import Autoscaling, DisruptionBudget, Rollout, TopologySpread
 from settings.workload import EnvName, Image, Metrics, PodSecurity, Probes, Resources, Termination
 
-_PSA_VERSION = re.compile(r"^(latest|v1\.[0-9]{1,2})$")
+_PSA_VERSION = re.compile(r"latest|v1\.[0-9]{1,2}")
+_CONTEXT = re.compile(r"\S(.{0,251}\S)?")
 
 
 def _one_per_key(spreads: tuple[TopologySpread, ...]) -> tuple[TopologySpread, ...]:
@@ -35,9 +36,9 @@ class Backend(Model):
     name: DnsName = "reconciliation-backend"
     image: Image
     # Container port: above 1023 because the process runs unprivileged.
-    port: int = Field(8000, ge=1024, le=65535)
-    service_port: int = Field(80, ge=1, le=65535)
-    env: dict[EnvName, str] = Field(default_factory=dict)
+    port: Int32 = Field(8000, ge=1024, le=65535)
+    service_port: Int32 = Field(80, ge=1, le=65535)
+    env: dict[EnvName, Text] = Field(default_factory=dict)
     resources: Resources
     probes: Probes = Probes()
     metrics: Metrics = Metrics()
@@ -54,7 +55,7 @@ class Backend(Model):
 class Kubernetes(Model):
     # Required, never defaulted: a stack must name the cluster it deploys to, so the ambient
     # kubectl context can never pick the target.
-    context: str = Field(min_length=1)
+    context: Annotated[str, matching(_CONTEXT, "a kubeconfig context name (no surrounding spaces)")]
     namespace: DnsLabel
     create_namespace: bool = True
     # Pinned, so a cluster upgrade never tightens the admission profile under a running release.

@@ -7,18 +7,18 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from settings.base import Bytes, CpuQuantity, MemoryBytes, Model, matching
+from settings.base import Bytes, CpuQuantity, Int32, MemoryBytes, Model, Text, matching
 
-_REPOSITORY = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PATH = re.compile(r"^/\S*$")
+_REPOSITORY = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PATH = re.compile(r"/\S*")
 
 
 class Image(Model):
     repository: Annotated[str, matching(_REPOSITORY, "an image repository such as ghcr.io/acme/app")]
-    tag: Annotated[str, matching(_TAG, "an image tag such as 1.4.2")] | None = None
+    tag: Annotated[Text, matching(_TAG, "an image tag such as 1.4.2")] | None = None
     digest: Annotated[str, matching(_DIGEST, "a digest such as sha256:<64 hex digits>")] | None = None
     # Always costs one registry round-trip per pod start and guarantees a re-pushed tag is
     # never served stale from a node's cache; IfNotPresent is safe only for a digest.
@@ -50,10 +50,10 @@ class Resources(Model):
 
 
 class Probe(Model):
-    initial_delay_seconds: int = Field(0, ge=0)
-    period_seconds: int = Field(ge=1)
-    timeout_seconds: int = Field(ge=1)
-    failure_threshold: int = Field(ge=1)
+    initial_delay_seconds: Int32 = Field(0, ge=0)
+    period_seconds: Int32 = Field(ge=1)
+    timeout_seconds: Int32 = Field(ge=1)
+    failure_threshold: Int32 = Field(ge=1)
 
 
 class Probes(Model):
@@ -72,15 +72,15 @@ class Metrics(Model):
 
 class PodSecurity(Model):
     # Above 10000 so the uid never collides with a host user (checkov CKV_K8S_40, PSS guidance).
-    run_as_user: int = Field(10001, ge=10001)
-    run_as_group: int = Field(10001, ge=10001)
-    fs_group: int = Field(10001, ge=10001)
+    run_as_user: Int32 = Field(10001, ge=10001)
+    run_as_group: Int32 = Field(10001, ge=10001)
+    fs_group: Int32 = Field(10001, ge=10001)
 
 
 class Termination(Model):
-    grace_period_seconds: int = Field(30, ge=1, le=600)
+    grace_period_seconds: Int32 = Field(30, ge=1, le=600)
     # Keeps serving while endpoints and load balancers drop the pod, before SIGTERM.
-    pre_stop_sleep_seconds: int = Field(5, ge=0)
+    pre_stop_sleep_seconds: Int32 = Field(5, ge=0)
 
 
 EnvName = Annotated[str, matching(_ENV_NAME, "an environment variable name such as LOG_LEVEL")]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import kubernetes_validate
@@ -157,7 +159,7 @@ def test_summary_is_shaped_like_a_preview(result: RunResult) -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("config: [a, b]\n", "`config:` must be a mapping"), ("config: {a: [}\n", "is not valid YAML")],
+    [("config: [a, b]\n", "`config:` must be a mapping"), ("config: {a: [}\n", "is not a valid YAML stack file")],
 )
 def test_a_broken_stack_file_exits_2_without_traceback(
     text: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture
@@ -179,3 +181,55 @@ def test_a_secret_application_value_is_refused_and_never_written(tmp_path: Path,
     assert "reconciliation-platform:backend = [secret]: only kubeconfig may be a Pulumi secret" in err
     assert "offline-placeholder-secret" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_render_does_not_depend_on_the_shell(rendered: Path, tmp_path: Path) -> None:
+    # A fresh process, another hash seed, and the variables the SDKs read when an input is unset.
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "12345",
+        "KUBECONFIG": "/home/someone/.kube/config",
+        "PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY": "false",
+    }
+    command = [sys.executable, "-m", "offline.render", "--stack", "prod", "--out", str(tmp_path)]
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    first = {p.relative_to(rendered / "prod"): p.read_bytes() for p in (rendered / "prod").rglob("*") if p.is_file()}
+    again = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert first == again
+
+
+def test_a_re_render_drops_what_the_stack_no_longer_declares(tmp_path: Path) -> None:
+    assert render.main(["--stack", "dev", "--out", str(tmp_path)]) == 0
+    assert list((tmp_path / "kubernetes").glob("*-namespace-*.yaml"))
+    stack_file = tmp_path.parent / f"{tmp_path.name}-Pulumi.dev.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": changed("dev", {"kubernetes.createNamespace": False})}))
+    assert render.main(["--stack", "dev", "--stack-file", str(stack_file), "--out", str(tmp_path)]) == 0
+    assert not list((tmp_path / "kubernetes").glob("*-namespace-*.yaml"))
+
+
+def test_render_refuses_a_folder_it_did_not_write(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "kubernetes").mkdir()
+    (tmp_path / "kubernetes" / "team-a.yaml").write_text("kind: Secret\n")
+    assert render.main(["--stack", "dev", "--out", str(tmp_path)]) == 2
+    assert "holds no previous render" in capsys.readouterr().err
+    assert (tmp_path / "kubernetes" / "team-a.yaml").read_text() == "kind: Secret\n"
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    assert render.main(["--stack", "dev", "--out", str(a_file)]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_stack_files_are_read_as_pulumi_reads_them(tmp_path: Path) -> None:
+    # YAML 1.2 like Pulumi: a date-like tag stays text, an unquoted number is text where text is
+    # expected (as `pulumi config set --path` stores it), and a duplicate key is an error.
+    text = (ROOT / "Pulumi.dev.yaml").read_text().replace('tag: "1.4.2"', "tag: 2024-01-02")
+    text = text.replace("limits: {cpu: 250m,", "limits: {cpu: 1,")
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(text)
+    assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 0
+    deployment = yaml.safe_load(next((tmp_path / "out" / "kubernetes").glob("*-deployment-*.yaml")).read_text())
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"].endswith(":2024-01-02")
+    assert container["resources"]["limits"]["cpu"] == "1"
+    stack_file.write_text(text + "  reconciliation-platform:production: true\n")
+    assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out2")]) == 2

@@ -176,3 +176,46 @@ def test_every_stack_file_disables_the_default_kubernetes_provider(stack: str) -
 
     disabled = stack_document(stack).get("pulumi:disable-default-providers", [])
     assert "kubernetes" in disabled or "*" in disabled
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"kubernetes.namespace": "reconciliation-dev\n"}, "kubernetes.namespace"),
+        ({"backend.image.tag": "1.4.2\n"}, "backend.image.tag"),
+        ({"backend.name": "backend\n"}, "backend.name"),
+        ({"backend.env": {"A\n": "x"}}, "backend.env.A\n"),
+        ({"backend.resources.requests.cpu": " 100m"}, "backend.resources.requests.cpu"),
+        ({"backend.tmpSizeLimit": "64Mi "}, "backend.tmpSizeLimit"),
+        ({"kubernetes.context": "   "}, "kubernetes.context"),
+        ({"backend.autoscaling.maxReplicas": 2**31}, "backend.autoscaling.maxReplicas"),
+        ({"backend.rollout.maxSurge": 2**40}, "backend.rollout.maxSurge"),
+        ({"backend.autoscaling.minReplicas": True}, "backend.autoscaling.minReplicas"),
+        ({"backend.resources.limits.cpu": "99e99"}, "backend.resources.limits.cpu"),
+    ],
+)
+def test_values_that_would_reach_a_manifest_malformed(changes: dict, key: str) -> None:
+    _, problems = validated("dev", changes)
+    assert [line.split(" = ")[0] for line in problems] == [f"{PROJECT}:{key}"], problems
+
+
+def test_numbers_where_text_is_expected_are_that_text() -> None:
+    # `pulumi config set --path backend.image.tag 42` stores an integer.
+    settings, problems = validated(
+        "dev", {"backend.image.tag": 42, "backend.resources.limits.cpu": 1, "backend.env": {"WORKERS": 4}}
+    )
+    assert problems == []
+    assert settings.backend.image.tag == "42"
+    assert settings.backend.resources.limits.cpu == "1"
+    assert settings.backend.env == {"WORKERS": "4"}
+
+
+def test_a_percentage_budget_rounds_up_like_the_disruption_controller() -> None:
+    # 1% of one replica rounds up to one pod: drainable, so valid.
+    assert validated("dev", {"backend.disruptionBudget.maxUnavailable": "1%"})[1] == []
+
+
+def test_an_invalid_list_item_is_reported_once() -> None:
+    _, problems = validated("prod", {"backend.autoscaling.behavior.scaleDown.policies": [{"type": "Percent"}]})
+    assert all("at least 1 item" not in line for line in problems)
+    assert len(problems) == 2  # value and periodSeconds missing

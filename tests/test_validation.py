@@ -6,9 +6,9 @@ import json
 
 import pulumi
 import pytest
-from helpers import DELETE, run_changed
+from helpers import DELETE, changed, run_changed
 
-from offline.harness import StackRun, stack_config
+from offline.harness import StackRun, stack_config, to_wire
 
 NS = "reconciliation-platform"
 
@@ -267,10 +267,11 @@ def test_kubeconfig_must_be_a_secret_and_is_never_echoed() -> None:
 
 
 def test_secret_values_are_masked_in_errors() -> None:
-    config, _ = stack_config("dev")
-    config[f"{NS}:kubeconfig"] = '["hunter2"]'  # decodes to a list: wrong type, but still secret
-    lines = _problems(StackRun("dev", config, [f"{NS}:kubeconfig"]))
-    assert lines == [f"{NS}:kubeconfig = [secret]: expected a string"]
+    document = changed("dev", {"backend.env.DB_PASSWORD": 1.5})  # invalid, and the key is secret
+    config, _ = to_wire(document)
+    lines = _problems(StackRun("dev", config, [f"{NS}:backend"]))
+    assert f"{NS}:backend.env.DB_PASSWORD = [secret]: expected a string" in lines
+    assert "1.5" not in "\n".join(lines)
 
 
 def test_application_secrets_are_refused_in_stack_config() -> None:
@@ -290,19 +291,26 @@ def test_a_misspelled_namespace_is_not_ignored() -> None:
     lines = _problems(StackRun("prod", config, []))
     assert lines == [
         "reconcilation-platform:production = ...: unknown config namespace 'reconcilation-platform'; allowed: "
-        f"{NS}, pulumi, kubernetes, aws, grafana"
+        f"{NS}, pulumi (provider settings such as kubernetes:context are not read: this project's providers are "
+        f"explicit, configured from {NS}:kubernetes)"
     ]
 
 
-def test_config_arrives_through_the_cli_environment_too(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_provider_settings_are_refused_not_ignored() -> None:
+    config, _ = stack_config("prod")
+    config["kubernetes:context"] = "someone-elses-cluster"
+    (line,) = _problems(StackRun("prod", config, []))
+    assert line.startswith("kubernetes:context = ...: unknown config namespace 'kubernetes'")
+
+
+def test_config_arrives_through_the_cli_environment_too() -> None:
     # The Pulumi CLI hands config to the program in PULUMI_CONFIG, not through set_all_config.
     config, _ = stack_config("dev")
     config[f"{NS}:kubeconfig"] = "apiVersion: v1"
-    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
-    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps([f"{NS}:kubeconfig"]))
-    result = StackRun("dev", {}, []).execute()
+    environ = {"PULUMI_CONFIG": json.dumps(config), "PULUMI_CONFIG_SECRET_KEYS": json.dumps([f"{NS}:kubeconfig"])}
+    result = StackRun("dev", {}, [], environ).execute()
     assert result.one("pulumi:providers:kubernetes").inputs["context"] == "reconciliation-dev"
-    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", "[]")
-    assert _problems(StackRun("dev", {}, [])) == [
+    environ["PULUMI_CONFIG_SECRET_KEYS"] = "[]"
+    assert _problems(StackRun("dev", {}, [], environ)) == [
         f"{NS}:kubeconfig = [not a secret]: must be set with `pulumi config set --secret kubeconfig`"
     ]

@@ -1,0 +1,98 @@
+"""Stack files read the way the Pulumi CLI reads them, and config handed over the way it does.
+
+PyYAML speaks YAML 1.1; Pulumi (Go) reads YAML 1.2. The loader here uses the 1.2 core schema,
+so `tag: 2024-01-02` stays text, `1:00` is not sixty and `yes` is not true, and it refuses a
+duplicate key, which PyYAML would resolve silently by keeping the last one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+# What an offline run passes for a `secure:` value it cannot decrypt; always marked secret.
+SECRET_PLACEHOLDER = "offline-placeholder-secret"
+
+
+class _CoreLoader(yaml.SafeLoader):
+    """YAML 1.2 core schema: null, bool, int and float resolve as Go's YAML does; the rest is text."""
+
+    yaml_implicit_resolvers: ClassVar[dict] = {}  # replaced wholesale below, not extended
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:null", r"~|null|Null|NULL|", "~nN"),
+    ("tag:yaml.org,2002:bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("tag:yaml.org,2002:int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)",
+        "-+0123456789.",
+    ),
+):
+    _CoreLoader.add_implicit_resolver(
+        _tag, re.compile(f"^(?:{_pattern})$"), list(_first) + ([""] if _tag.endswith("null") else [])
+    )
+
+
+def _construct_int(loader: _CoreLoader, node: yaml.ScalarNode) -> int:
+    # 1.2 core: 012 is twelve (PyYAML's 1.1 constructor would read octal ten).
+    text = loader.construct_scalar(node)
+    return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
+
+
+_CoreLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def read_stack_file(path: Path) -> dict:
+    """The ``config:`` mapping of a stack file; ValueError naming the file when it is not one."""
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CoreLoader) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path.name} is not a valid YAML stack file: {error}") from error
+    config = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(config or {}, dict):
+        raise ValueError(f"{path.name}: `config:` must be a mapping of keys to values")
+    return config or {}
+
+
+def to_wire(document: dict, project: str) -> tuple[dict[str, str], list[str]]:
+    """Config as the CLI passes it: namespaced keys, text values (objects as JSON), secret keys."""
+    config, secret_keys = {}, []
+    for key, written in document.items():
+        full_key = key if ":" in key else f"{project}:{key}"
+        value, secret = _strip_secure(written)
+        if secret:
+            secret_keys.append(full_key)
+        if isinstance(value, bool):
+            config[full_key] = "true" if value else "false"
+        elif isinstance(value, (dict, list)):
+            config[full_key] = json.dumps(value)
+        else:
+            config[full_key] = "" if value is None else str(value)
+    return config, secret_keys
+
+
+def _strip_secure(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return SECRET_PLACEHOLDER, True
+    if isinstance(value, dict):
+        pairs = {k: _strip_secure(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_strip_secure(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False

@@ -106,3 +106,20 @@ def count_of(value: int | str, total: int, round_up: bool) -> int:
         return value
     scaled = int(value[:-1]) * total
     return -(-scaled // 100) if round_up else scaled // 100
+
+
+def field_by_alias(model: Any, alias: str) -> Any:
+    """The pydantic field of ``model`` written as ``alias`` in a stack file, or None."""
+    fields = model.model_fields.values() if isinstance(model, type) and issubclass(model, BaseModel) else ()
+    return next((f for f in fields if f.alias == alias), None)
+
+
+def model_in(annotation: Any) -> Any:
+    """The settings model a field holds (through ``X | None``), or None for a plain value."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = model_in(arg)
+        if found is not None:
+            return found
+    return None

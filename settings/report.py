@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from settings.base import field_by_alias, model_in
 from settings.rules import MISSING, cross_field_problems
 from settings.stack import StackSettings
 
@@ -24,7 +25,7 @@ OTHER_NAMESPACES = ("pulumi",)
 SCALAR_KEYS = tuple(
     field.alias
     for field in StackSettings.model_fields.values()
-    if not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel))
+    if model_in(field.annotation) is None
 )
 # pydantic's wording for type errors, rewritten to say what is allowed.
 _MESSAGES = {
@@ -117,18 +118,6 @@ def _line(namespace: str, loc: tuple, value: Any, allowed: str, hidden: bool) ->
 def allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     """The keys a (nested) settings object accepts, for the 'unknown key' message."""
     for part in loc:
-        if isinstance(part, int):
-            continue
-        field = next(f for f in model.model_fields.values() if f.alias == part)
-        model = _model_in(field.annotation)
+        if not isinstance(part, int):
+            model = model_in(field_by_alias(model, part).annotation)
     return sorted(field.alias for field in model.model_fields.values())
-
-
-def _model_in(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None

@@ -13,7 +13,7 @@ from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from settings.base import count_of
+from settings.base import count_of, field_by_alias, model_in
 from settings.quantity import parse_quantity
 from settings.stack import StackSettings
 
@@ -219,7 +219,7 @@ def _piece(values: dict, path: tuple[str, ...]) -> Any:
     node: Any = values
     model: Any = StackSettings
     for part in path:
-        field = _field(model, part)
+        field = field_by_alias(model, part)
         if not isinstance(node, dict) or field is None:
             raise _InvalidPieceError
         if part in node:
@@ -229,20 +229,11 @@ def _piece(values: dict, path: tuple[str, ...]) -> Any:
         else:
             default = field.get_default(call_default_factory=True)
             node = default.model_dump(by_alias=True) if isinstance(default, BaseModel) else default
-        model = _nested_model(field.annotation)
+        model = model_in(field.annotation)
     try:
         return _adapter(path).validate_python(node)
     except ValidationError as error:
         raise _InvalidPieceError from error
-
-
-def _field(model: Any, alias: str) -> Any:
-    fields = model.model_fields.values() if isinstance(model, type) and issubclass(model, BaseModel) else ()
-    return next((f for f in fields if f.alias == alias), None)
-
-
-def _nested_model(annotation: Any) -> Any:
-    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
 @cache
@@ -250,7 +241,7 @@ def _adapter(path: tuple[str, ...]) -> TypeAdapter:
     model: Any = StackSettings
     field = None
     for part in path:
-        field = _field(model, part)
-        model = _nested_model(field.annotation)
+        field = field_by_alias(model, part)
+        model = model_in(field.annotation)
     # Field constraints (ge=1, min_length=1) live in metadata; put them back on the type.
     return TypeAdapter(Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation)

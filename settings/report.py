@@ -22,11 +22,7 @@ SECRET_KEYS = ("kubeconfig",)
 OTHER_NAMESPACES = ("pulumi",)
 # Top-level keys holding text or a flag: never decoded from JSON, so a kubeconfig written as
 # JSON stays the text it is. Every other key (objects, and unknown keys for their message) is.
-SCALAR_KEYS = tuple(
-    field.alias
-    for field in StackSettings.model_fields.values()
-    if model_in(field.annotation) is None
-)
+SCALAR_KEYS = tuple(field.alias for field in StackSettings.model_fields.values() if model_in(field.annotation) is None)
 # pydantic's wording for type errors, rewritten to say what is allowed.
 _MESSAGES = {
     "bool_parsing": "expected true or false",

@@ -63,7 +63,7 @@ def _metadata(settings: StackSettings, kind: str, name: str | None = None) -> di
 
 def namespace(settings: StackSettings) -> dict:
     # Pod Security Admission refuses any pod below the restricted profile in this namespace.
-    version = settings.kubernetes.pod_security_version
+    version = settings.kubernetes.pod_security
     psa = {}
     for mode in ("enforce", "audit", "warn"):
         psa[f"pod-security.kubernetes.io/{mode}"] = "restricted"

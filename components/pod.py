@@ -95,6 +95,8 @@ def pod_template(settings: StackSettings, labels: dict, selector: dict) -> dict:
         "containers": [container(settings)],
         "volumes": [{"name": TMP_VOLUME, "emptyDir": {"sizeLimit": backend.tmp_size_limit}}],
     }
+    if backend.image.pull_secrets:
+        spec["imagePullSecrets"] = [{"name": name} for name in backend.image.pull_secrets]
     spread = _spread(settings, selector)
     if spread:
         spec["topologySpreadConstraints"] = spread

@@ -13,17 +13,48 @@ from offline.harness import Registration, Secret, Unknown
 SECRET_MARK = "<secret>"
 UNKNOWN_MARK = "<unknown: known after apply>"
 
-# Helm's install order, so `kubectl apply -f <dir>` (alphabetical) creates dependencies first.
+# Helm's install order (helm/helm, pkg/release/v1/util/kind_sorter.go, InstallOrder), so
+# `kubectl apply -f <dir>` (alphabetical) creates what others depend on first. Kinds Helm does
+# not list (custom resources) come after all of these, as Helm installs them.
 KIND_ORDER = (
+    "PriorityClass",
     "Namespace",
     "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
     "ServiceAccount",
     "Secret",
+    "SecretList",
     "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
     "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
     "Deployment",
     "HorizontalPodAutoscaler",
-    "PodDisruptionBudget",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
 )
 
 
@@ -65,7 +96,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.CSafeDumper):
     """Block style, no aliases: what `kubectl get -o yaml` users read."""
 
     def ignore_aliases(self, data: Any) -> bool:

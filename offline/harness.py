@@ -8,6 +8,7 @@ parent, provider and options. No CLI, no plugin, no credentials.
 
 from __future__ import annotations
 
+import gc
 import os
 import runpy
 import sys
@@ -166,7 +167,12 @@ class StackRun:
             runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
         with _environment(self.environ):
-            program()
+            try:
+                program()
+            finally:
+                # The program freezes what it imported (a one-shot process); tests run it many
+                # times in one process, so give the collector back what each run froze.
+                gc.unfreeze()
         result = RunResult(stack=self.stack, resources=self.registrations)
         for name, exported in sorted(pulumi_settings.get_root_resource().outputs.items()):
             output = pulumi.Output.from_input(exported)
@@ -191,9 +197,11 @@ def to_wire(document: dict) -> tuple[dict[str, str], list[str]]:
     return stackfile.to_wire(document, PROJECT)
 
 
-# The SDKs fill unset inputs from these (the provider's kubeconfig from KUBECONFIG, config from
-# PULUMI_CONFIG): scrubbed during a run, so a render never depends on the shell it runs in.
-_AMBIENT = ("KUBECONFIG", "PULUMI_K8S_", "PULUMI_CONFIG")
+# The channel the Pulumi CLI passes config through: the render passes the stack file's config
+# itself, so a PULUMI_CONFIG left in the shell must not add to it. Nothing else is cleared: a
+# render sees the operator's KUBECONFIG and PULUMI_K8S_* as `pulumi preview` would, and the
+# program must not depend on them (tests/test_provider.py proves it under hostile values).
+_AMBIENT = ("PULUMI_CONFIG",)
 
 
 @contextmanager

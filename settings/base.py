@@ -15,6 +15,8 @@ from settings.quantity import parse_quantity
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 # RFC 1035 label: a Service name must also start with a letter.
 _DNS_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+# RFC 1123 subdomain: what Kubernetes accepts for the name of a Secret.
+_DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _PERCENT = re.compile(r"(100|[1-9]?[0-9])%")
 INT32 = 2**31 - 1
 
@@ -57,6 +59,14 @@ def _text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _number_text(value: Any) -> Any:
+    # Kubernetes reads a quantity written as a JSON number (`cpu: 0.5`), and so does YAML: accept
+    # the number as its shortest exact text. Never for tags, where `1.40` would silently be `1.4`.
+    if isinstance(value, float) and not isinstance(value, bool):
+        return repr(value)
+    return _text(value)
+
+
 def _int32(value: int) -> int:
     # A validator, not Le(): a field's own le=100 must still apply alongside it.
     if value > INT32:
@@ -90,12 +100,17 @@ DnsLabel = Annotated[str, matching(_DNS_LABEL, "an RFC 1123 label: lower-case le
 DnsName = Annotated[
     str, matching(_DNS_NAME, "an RFC 1035 name: a lower-case letter, then letters, digits or '-', 1-63 chars")
 ]
+DnsSubdomain = Annotated[
+    str, matching(_DNS_SUBDOMAIN, "an RFC 1123 subdomain: lower-case letters, digits, '-' and '.', 1-253 chars")
+]
 IntOrPercent = Annotated[int | str, PlainValidator(_int_or_percent)]
 # Text that may arrive as a whole number (tags, quantities, env values).
 Text = Annotated[str, BeforeValidator(_text)]
-CpuQuantity = Annotated[Text, AfterValidator(_cpu)]
-Bytes = Annotated[Text, byte_quantity("1Mi")]
-MemoryBytes = Annotated[Text, byte_quantity("16Mi")]
+# A quantity may also be written as a number, as Kubernetes itself accepts (`cpu: 0.2`).
+QuantityText = Annotated[str, BeforeValidator(_number_text)]
+CpuQuantity = Annotated[QuantityText, AfterValidator(_cpu)]
+Bytes = Annotated[QuantityText, byte_quantity("1Mi")]
+MemoryBytes = Annotated[QuantityText, byte_quantity("16Mi")]
 # Every count in the Kubernetes API is an int32; `true` is not a count.
 Int32 = Annotated[int, Strict(), AfterValidator(_int32)]
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from settings import cluster, production, rules  # noqa: F401 (each module registers its rules)
 from settings.base import field_by_alias, model_in
-from settings.rules import MISSING, cross_field_problems
+from settings.engine import MISSING, cross_field_problems
 from settings.stack import StackSettings
 
 SECRET_KEYS = ("kubeconfig",)
@@ -67,7 +68,7 @@ def validate(
         lines += format_errors(error, namespace, secret_keys)
     lines += [
         _line(namespace, problem.path, problem.value, problem.allowed, problem.path[0] in secret_keys)
-        for problem in cross_field_problems(values, stack)
+        for problem in cross_field_problems(values, stack, settings)
     ]
     return (None, lines) if lines else (settings, [])
 

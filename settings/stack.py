@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, SecretStr
+from pydantic import AfterValidator, Field, PlainValidator, SecretStr
 
 from settings.base import Bytes, DnsLabel, DnsName, Int32, Model, Text, matching
 from settings.scaling import Autoscaling, DisruptionBudget, Rollout, TopologySpread
@@ -17,6 +17,19 @@ from settings.workload import EnvName, Image, Metrics, PodSecurity, Probes, Reso
 
 _PSA_VERSION = re.compile(r"latest|v1\.[0-9]{1,2}")
 _CONTEXT = re.compile(r"\S(.{0,251}\S)?")
+_MINOR = re.compile(r"1\.[0-9]{1,2}")
+
+
+def _minor(value: object) -> str:
+    if isinstance(value, str) and _MINOR.fullmatch(value):
+        return value
+    quote = " (quoted: YAML reads 1.30 as the number 1.3)" if isinstance(value, (int, float)) else ""
+    raise ValueError(f'expected a Kubernetes minor version such as "1.33"{quote}')
+
+
+def minor(version: str) -> int:
+    """The minor number of ``1.N`` or ``v1.N``."""
+    return int(version.rsplit(".", 1)[1])
 
 
 def _one_per_key(spreads: tuple[TopologySpread, ...]) -> tuple[TopologySpread, ...]:
@@ -52,14 +65,49 @@ class Backend(Model):
     tmp_size_limit: Bytes = "64Mi"
 
 
+class ProviderBehavior(Model):
+    """Every switch of the Kubernetes provider, always sent: one left unset is filled by the SDK
+    from the operator's shell (PULUMI_K8S_*), so two people would deploy differently."""
+
+    enable_server_side_apply: bool = True
+    delete_unreachable: bool = False
+    skip_update_unreachable: bool = False
+    upsert_existing_objects: bool = False
+    enable_patch_force: bool = False
+    enable_config_map_mutable: bool = False
+    enable_secret_mutable: bool = False
+    suppress_deprecation_warnings: bool = False
+    suppress_helm_hook_warnings: bool = False
+
+
 class Kubernetes(Model):
     # Required, never defaulted: a stack must name the cluster it deploys to, so the ambient
     # kubectl context can never pick the target.
     context: Annotated[str, matching(_CONTEXT, "a kubeconfig context name (no surrounding spaces)")]
+    # What the provider's replacement follows (the context when unset): a new kubeconfig or
+    # credentials for the same cluster update the provider instead of replacing every resource.
+    cluster_identifier: Annotated[str, matching(_CONTEXT, "a cluster name or ARN (no surrounding spaces)")] | None = (
+        None
+    )
+    # The cluster's minor version: the Pod Security pin, version-gated features, the schemas the
+    # tests validate against.
+    version: Annotated[str, PlainValidator(_minor)]
     namespace: DnsLabel
     create_namespace: bool = True
-    # Pinned, so a cluster upgrade never tightens the admission profile under a running release.
-    pod_security_version: Annotated[str, matching(_PSA_VERSION, "latest or a Kubernetes minor such as v1.33")] = "v1.33"
+    # Pinned (default: the cluster's version), so a cluster upgrade never tightens the admission
+    # profile under a running release.
+    pod_security_version: (
+        Annotated[str, matching(_PSA_VERSION, "latest or a Kubernetes minor such as v1.33")] | None
+    ) = None
+    provider: ProviderBehavior = ProviderBehavior()
+
+    @property
+    def pod_security(self) -> str:
+        return self.pod_security_version or f"v{self.version}"
+
+    @property
+    def cluster(self) -> str:
+        return self.cluster_identifier or self.context
 
 
 class StackSettings(Model):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from settings.base import Bytes, CpuQuantity, Int32, MemoryBytes, Model, Text, matching
+from settings.base import Bytes, CpuQuantity, DnsLabel, DnsSubdomain, Int32, MemoryBytes, Model, Text, matching
 
 _REPOSITORY = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
@@ -23,6 +23,8 @@ class Image(Model):
     # Always costs one registry round-trip per pod start and guarantees a re-pushed tag is
     # never served stale from a node's cache; IfNotPresent is safe only for a digest.
     pull_policy: Literal["Always", "IfNotPresent"] = "Always"
+    # Secrets of type kubernetes.io/dockerconfigjson in the stack's namespace, for a private registry.
+    pull_secrets: tuple[DnsSubdomain, ...] = ()
 
     @property
     def reference(self) -> str:
@@ -68,6 +70,8 @@ class Probes(Model):
 class Metrics(Model):
     path: Annotated[str, matching(_PATH, "an absolute HTTP path such as /api/metrics")] = "/api/metrics"
     scrape: bool = True
+    # Where Prometheus runs: with scrape on, the NetworkPolicy must admit it (settings.rules).
+    prometheus_namespace: DnsLabel = "monitoring"
 
 
 class PodSecurity(Model):

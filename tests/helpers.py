@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from offline.harness import PROJECT, StackRun, stack_document, to_wire
@@ -65,3 +66,17 @@ def validated(stack: str, changes: dict[str, Any] | None = None) -> tuple[Any, l
     prefix = f"{PROJECT}:"
     values = {key.removeprefix(prefix): value for key, value in document.items() if key.startswith(prefix)}
     return validate(values, set(), PROJECT, stack)
+
+
+def problems(run: StackRun) -> list[str]:
+    """The program's validation lines for ``run``, after checking it stopped the way it must:
+    a ``pulumi.RunError`` with a counted header, one line per problem, nothing registered."""
+    with pytest.raises(pulumi.RunError) as caught:
+        run.execute()
+    header, *lines = str(caught.value).splitlines()
+    count = len(lines)
+    assert header == f"invalid configuration for stack '{run.stack}' ({count} problem{'s' if count > 1 else ''}):"
+    assert all(line.startswith("  - ") for line in lines)
+    # Rejected before the provider or any other resource was registered.
+    assert run.registrations == []
+    return [line[4:] for line in lines]

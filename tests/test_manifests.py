@@ -84,3 +84,10 @@ def test_budget_carries_only_the_field_that_is_set() -> None:
     spec = manifests.pod_disruption_budget(_settings("dev"))["spec"]
     assert spec["maxUnavailable"] == 1
     assert "minAvailable" not in spec
+
+
+def test_image_pull_secrets_reach_the_pod_only_when_set() -> None:
+    settings = _settings("prod", {"backend.image.pullSecrets": ["ghcr-credentials", "mirror.example.com"]})
+    spec = manifests.deployment(settings)["spec"]["template"]["spec"]
+    assert spec["imagePullSecrets"] == [{"name": "ghcr-credentials"}, {"name": "mirror.example.com"}]
+    assert "imagePullSecrets" not in manifests.deployment(_settings("prod"))["spec"]["template"]["spec"]

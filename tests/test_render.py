@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
 import yaml
-from helpers import changed, required_tool
+from helpers import changed, required_tool, validated
 
 from offline import documents, render
-from offline.harness import ROOT, RunResult, Secret, Unknown, plain, stack_names
-
-KUBERNETES_VERSION = "1.37.0"
+from offline.harness import ROOT, RunResult, Secret, Unknown, plain, run_stack, stack_names
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +40,37 @@ def test_render_writes_kubernetes_yaml_and_other_resources_as_json(rendered: Pat
     assert "Resources:" in (out / "summary.txt").read_text()
 
 
-def test_files_apply_in_dependency_order(rendered: Path, stack: str) -> None:
-    kinds = [yaml.safe_load(p.read_text())["kind"] for p in sorted((rendered / stack / "kubernetes").glob("*.yaml"))]
-    assert kinds == sorted(kinds, key=documents.KIND_ORDER.index)
-    assert kinds.index("ServiceAccount") < kinds.index("Deployment")
+# The order `kubectl apply -f` must create things in, written out (Helm's install order): the
+# Namespace before anything in it, the ServiceAccount before the Deployment that runs as it.
+APPLY_ORDER = [
+    "Namespace",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Service",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+]
+
+
+def test_files_apply_in_helm_install_order(rendered: Path, stack: str) -> None:
+    names = sorted(p.name for p in (rendered / stack / "kubernetes").glob("*.yaml"))
+    kinds = [yaml.safe_load((rendered / stack / "kubernetes" / name).read_text())["kind"] for name in names]
+    created = validated(stack)[0].kubernetes.create_namespace
+    assert kinds == (APPLY_ORDER if created else APPLY_ORDER[1:])
+    if created:
+        assert names[0].startswith("01-namespace-")
+
+
+def test_kinds_helm_does_not_know_come_last() -> None:
+    from offline.harness import Registration
+
+    def named(kind: str) -> str:
+        inputs = {"kind": kind, "metadata": {"name": "x"}}
+        return documents.manifest_filename(Registration("u", "t", "x", "", "", True, inputs, False, []))
+
+    ordered = sorted(["ExternalSecret", "Deployment", "Namespace", "PodMonitor", "PriorityClass"], key=named)
+    assert ordered == ["PriorityClass", "Namespace", "Deployment", "ExternalSecret", "PodMonitor"]
 
 
 def test_integers_stay_integers(rendered: Path, stack: str) -> None:
@@ -65,18 +88,25 @@ def test_render_is_byte_identical_across_runs(rendered: Path, stack: str, tmp_pa
     assert first == again
 
 
-def test_manifests_pass_kubernetes_validate_strict(rendered: Path) -> None:
-    manifests = _manifests(rendered)
-    assert len(manifests) >= 7 * len(stack_names())
+def test_manifests_pass_kubernetes_validate_strict_for_the_stack_cluster(rendered: Path, stack: str) -> None:
+    # Against the schemas of the Kubernetes version the stack says its cluster runs.
+    version = f"{validated(stack)[0].kubernetes.version}.0"
+    manifests = [yaml.safe_load(p.read_text()) for p in sorted((rendered / stack / "kubernetes").glob("*.yaml"))]
+    assert len(manifests) >= 6
     for manifest in manifests:
-        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        kubernetes_validate.validate(manifest, version, strict=True)
 
 
-def test_kubernetes_validate_strict_rejects_a_typo() -> None:
-    # Proves the check above can fail: strict mode refuses an unknown field.
+def test_kubernetes_validate_strict_rejects_a_typo_and_a_field_too_new(rendered: Path) -> None:
+    # Proves the check above can fail: strict mode refuses an unknown field, and a field the
+    # stack's version does not know yet (the preStop sleep action is new in 1.29's schema).
     manifest = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {"selectr": {}}}
     with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        kubernetes_validate.validate(manifest, "1.33.0", strict=True)
+    deployment = yaml.safe_load(next((rendered / "prod" / "kubernetes").glob("*-deployment-*.yaml")).read_text())
+    kubernetes_validate.validate(deployment, "1.33.0", strict=True)
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, "1.28.0", strict=True)
 
 
 def test_checkov_finds_nothing_and_every_skip_has_a_reason(rendered: Path) -> None:
@@ -183,21 +213,6 @@ def test_a_secret_application_value_is_refused_and_never_written(tmp_path: Path,
     assert not (tmp_path / "out").exists()
 
 
-def test_render_does_not_depend_on_the_shell(rendered: Path, tmp_path: Path) -> None:
-    # A fresh process, another hash seed, and the variables the SDKs read when an input is unset.
-    env = {
-        **os.environ,
-        "PYTHONHASHSEED": "12345",
-        "KUBECONFIG": "/home/someone/.kube/config",
-        "PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY": "false",
-    }
-    command = [sys.executable, "-m", "offline.render", "--stack", "prod", "--out", str(tmp_path)]
-    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
-    first = {p.relative_to(rendered / "prod"): p.read_bytes() for p in (rendered / "prod").rglob("*") if p.is_file()}
-    again = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    assert first == again
-
-
 def test_a_re_render_drops_what_the_stack_no_longer_declares(tmp_path: Path) -> None:
     assert render.main(["--stack", "dev", "--out", str(tmp_path)]) == 0
     assert list((tmp_path / "kubernetes").glob("*-namespace-*.yaml"))
@@ -220,16 +235,27 @@ def test_render_refuses_a_folder_it_did_not_write(tmp_path: Path, capsys: pytest
 
 
 def test_stack_files_are_read_as_pulumi_reads_them(tmp_path: Path) -> None:
-    # YAML 1.2 like Pulumi: a date-like tag stays text, an unquoted number is text where text is
-    # expected (as `pulumi config set --path` stores it), and a duplicate key is an error.
+    # YAML 1.2 like Pulumi: a date-like tag stays text, a number where a quantity is expected is that
+    # quantity (as Kubernetes reads `cpu: 0.5`), and a duplicate key is an error.
     text = (ROOT / "Pulumi.dev.yaml").read_text().replace('tag: "1.4.2"', "tag: 2024-01-02")
-    text = text.replace("limits: {cpu: 250m,", "limits: {cpu: 1,")
+    text = text.replace("limits: {cpu: 250m,", "limits: {cpu: 0.5,")
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(text)
     assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 0
     deployment = yaml.safe_load(next((tmp_path / "out" / "kubernetes").glob("*-deployment-*.yaml")).read_text())
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["image"].endswith(":2024-01-02")
-    assert container["resources"]["limits"]["cpu"] == "1"
+    assert container["resources"]["limits"]["cpu"] == "0.5"
     stack_file.write_text(text + "  reconciliation-platform:production: true\n")
     assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out2")]) == 2
+
+
+def test_a_secret_stack_output_is_never_written_in_clear(tmp_path: Path) -> None:
+    from offline.harness import StackOutput
+
+    result = run_stack("dev")
+    result.outputs["databaseUrl"] = StackOutput(value="postgres://app:hunter2@db", secret=True, known=True)
+    render.write(result, tmp_path)
+    assert json.loads((tmp_path / "outputs.json").read_text())["databaseUrl"] == documents.SECRET_MARK
+    assert "    databaseUrl: [secret]\n" in (tmp_path / "summary.txt").read_text()
+    assert "hunter2" not in "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())

@@ -219,3 +219,45 @@ def test_an_invalid_list_item_is_reported_once() -> None:
     _, problems = validated("prod", {"backend.autoscaling.behavior.scaleDown.policies": [{"type": "Percent"}]})
     assert all("at least 1 item" not in line for line in problems)
     assert len(problems) == 2  # value and periodSeconds missing
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [(0.2, "0.2"), (0.5, "0.5"), (1.5, "1.5"), (2, "2"), (0.25, "0.25")],
+)
+def test_a_cpu_written_as_a_number_is_that_quantity(written: float, expected: str) -> None:
+    # Kubernetes accepts `cpu: 0.2`; so do the settings, as the exact text of the number.
+    settings, problems = validated("dev", {"backend.resources.limits.cpu": written})
+    assert problems == []
+    assert settings.backend.resources.limits.cpu == expected
+
+
+@pytest.mark.parametrize("written", [True, 0.0001, float("inf"), float("nan")])
+def test_numbers_that_are_no_cpu_quantity_are_refused(written: float) -> None:
+    _, problems = validated("dev", {"backend.resources.requests.cpu": written})
+    assert [line.split(" = ")[0] for line in problems] == [f"{PROJECT}:backend.resources.requests.cpu"]
+
+
+def test_a_tag_written_as_a_decimal_number_is_refused_not_rounded() -> None:
+    # `tag: 1.40` is the number 1.4 in YAML: reading it as text would deploy another image.
+    _, problems = validated("dev", {"backend.image.tag": 1.4})
+    assert problems == [f"{PROJECT}:backend.image.tag = 1.4: expected a string"]
+
+
+def test_pod_security_follows_the_cluster_version_unless_pinned() -> None:
+    settings, _ = validated("dev", {"kubernetes.version": "1.31"})
+    assert settings.kubernetes.pod_security == "v1.31"
+    settings, _ = validated("dev", {"kubernetes.podSecurityVersion": "v1.30"})
+    assert settings.kubernetes.pod_security == "v1.30"
+
+
+def test_rules_read_the_same_values_with_or_without_the_validated_model() -> None:
+    # The engine reads pieces from the validated settings when there are any: both ways agree.
+    from settings.engine import RULES, _attribute, _piece, at
+
+    values = {k.removeprefix(f"{PROJECT}:"): v for k, v in changed("prod", {}).items() if k.startswith(PROJECT)}
+    settings, _ = validated("prod")
+    for paths, _check in RULES:
+        for path in paths:
+            if path != "@stack":
+                assert _attribute(settings, at(path)) == _piece(values, at(path)), path

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pulumi
 import pytest
-from helpers import DELETE, changed, run_changed
+from helpers import DELETE, changed, problems, run_changed
 
 from offline.harness import StackRun, stack_config, to_wire
 
@@ -213,26 +212,14 @@ RULES = {
 }
 
 
-def _problems(run: StackRun) -> list[str]:
-    with pytest.raises(pulumi.RunError) as caught:
-        run.execute()
-    header, *lines = str(caught.value).splitlines()
-    count = len(lines)
-    assert header == f"invalid configuration for stack '{run.stack}' ({count} problem{'s' if count > 1 else ''}):"
-    assert all(line.startswith("  - ") for line in lines)
-    # Rejected before the provider or any other resource was registered.
-    assert run.registrations == []
-    return [line[4:] for line in lines]
-
-
 @pytest.mark.parametrize("rule", RULES)
 def test_rule_stops_the_program_with_one_clear_line(rule: str) -> None:
     stack, changes, expected = RULES[rule]
-    assert expected in _problems(run_changed(stack, changes))
+    assert expected in problems(run_changed(stack, changes))
 
 
 def test_all_problems_are_reported_together() -> None:
-    lines = _problems(
+    lines = problems(
         run_changed(
             "prod",
             {
@@ -261,7 +248,7 @@ def test_latest_is_allowed_outside_production() -> None:
 def test_kubeconfig_must_be_a_secret_and_is_never_echoed() -> None:
     config, _ = stack_config("dev")
     config[f"{NS}:kubeconfig"] = "apiVersion: v1\nclusters: []\ntoken: hunter2"
-    lines = _problems(StackRun("dev", config, []))
+    lines = problems(StackRun("dev", config, []))
     assert lines == [f"{NS}:kubeconfig = [not a secret]: must be set with `pulumi config set --secret kubeconfig`"]
     assert "hunter2" not in "\n".join(lines)
 
@@ -269,7 +256,7 @@ def test_kubeconfig_must_be_a_secret_and_is_never_echoed() -> None:
 def test_secret_values_are_masked_in_errors() -> None:
     document = changed("dev", {"backend.env.DB_PASSWORD": 1.5})  # invalid, and the key is secret
     config, _ = to_wire(document)
-    lines = _problems(StackRun("dev", config, [f"{NS}:backend"]))
+    lines = problems(StackRun("dev", config, [f"{NS}:backend"]))
     assert f"{NS}:backend.env.DB_PASSWORD = [secret]: expected a string" in lines
     assert "1.5" not in "\n".join(lines)
 
@@ -278,7 +265,7 @@ def test_application_secrets_are_refused_in_stack_config() -> None:
     # `pulumi config set --secret --path backend.env.DB_PASSWORD ...` marks the whole key secret;
     # the value would reach the Deployment as plain text, so the program refuses it.
     config, _ = stack_config("dev")
-    lines = _problems(StackRun("dev", config, [f"{NS}:backend"]))
+    lines = problems(StackRun("dev", config, [f"{NS}:backend"]))
     assert lines == [
         f"{NS}:backend = [secret]: only kubeconfig may be a Pulumi secret; application secrets belong in AWS "
         "Secrets Manager (synced by External Secrets), not in stack config"
@@ -288,7 +275,7 @@ def test_application_secrets_are_refused_in_stack_config() -> None:
 def test_a_misspelled_namespace_is_not_ignored() -> None:
     config, _ = stack_config("prod")
     config["reconcilation-platform:production"] = "false"
-    lines = _problems(StackRun("prod", config, []))
+    lines = problems(StackRun("prod", config, []))
     assert lines == [
         "reconcilation-platform:production = ...: unknown config namespace 'reconcilation-platform'; allowed: "
         f"{NS}, pulumi (provider settings such as kubernetes:context are not read: this project's providers are "
@@ -299,7 +286,7 @@ def test_a_misspelled_namespace_is_not_ignored() -> None:
 def test_default_provider_settings_are_refused_not_ignored() -> None:
     config, _ = stack_config("prod")
     config["kubernetes:context"] = "someone-elses-cluster"
-    (line,) = _problems(StackRun("prod", config, []))
+    (line,) = problems(StackRun("prod", config, []))
     assert line.startswith("kubernetes:context = ...: unknown config namespace 'kubernetes'")
 
 
@@ -311,6 +298,6 @@ def test_config_arrives_through_the_cli_environment_too() -> None:
     result = StackRun("dev", {}, [], environ).execute()
     assert result.one("pulumi:providers:kubernetes").inputs["context"] == "reconciliation-dev"
     environ["PULUMI_CONFIG_SECRET_KEYS"] = "[]"
-    assert _problems(StackRun("dev", {}, [], environ)) == [
+    assert problems(StackRun("dev", {}, [], environ)) == [
         f"{NS}:kubeconfig = [not a secret]: must be set with `pulumi config set --secret kubeconfig`"
     ]

@@ -1,0 +1,155 @@
+"""Guardrails of a stack marked ``production: true``: each refuses what would defeat a promise
+the README makes about production (availability through drains and releases, graceful stops,
+spreading, a pinned image, a provider that never drops or adopts objects on its own)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from settings.base import count_of
+from settings.engine import Problem, rule
+from settings.engine import at as _at
+
+
+@rule("production", "backend.image.tag")
+def production_pins_its_image(production: bool, tag: str | None) -> list[Problem]:
+    if production and tag == "latest":
+        allowed = "production stacks refuse the tag latest; pin a release tag (a digest alone is fine)"
+        return [Problem(_at("backend.image.tag"), tag, allowed)]
+    return []
+
+
+@rule(
+    "production",
+    "backend.autoscaling.minReplicas",
+    "backend.disruptionBudget.minAvailable",
+    "backend.disruptionBudget.maxUnavailable",
+)
+def production_stays_available(production: bool, floor: int, min_available: Any, max_unavailable: Any) -> list[Problem]:
+    if not production:
+        return []
+    if floor < 2:
+        allowed = "production stacks need at least 2 replicas to survive a node drain or a crash"
+        return [Problem(_at("backend.autoscaling.minReplicas"), floor, allowed)]
+    where = _at("backend.disruptionBudget")
+    if min_available is not None and count_of(min_available, floor, round_up=True) < 1:
+        return [Problem((*where, "minAvailable"), min_available, "production budgets must keep at least 1 pod running")]
+    if max_unavailable is not None and count_of(max_unavailable, floor, round_up=True) >= floor:
+        allowed = f"must be below autoscaling.minReplicas ({floor}) in production, or a drain may evict every pod"
+        return [Problem((*where, "maxUnavailable"), max_unavailable, allowed)]
+    return []
+
+
+# How each spread must look in production (README, "Spreading"): soft across zones, so losing a
+# zone never blocks scheduling; hard and tight across nodes, so one node never holds two replicas
+# while there are enough nodes.
+SPREAD_SHAPE = {
+    "topology.kubernetes.io/zone": {"whenUnsatisfiable": "ScheduleAnyway"},
+    "kubernetes.io/hostname": {"whenUnsatisfiable": "DoNotSchedule", "maxSkew": 1},
+}
+# A graceful stop: endpoints and load balancers need a few seconds to drop the pod (the preStop
+# sleep) and the app needs time to finish in-flight requests after SIGTERM.
+MIN_PRESTOP_SECONDS = 5
+MIN_SHUTDOWN_SECONDS = 10
+# Provider switches a production stack never flips: each would drop, adopt or force objects on
+# its own. The value is the only one allowed, and why.
+PROVIDER_LOCKS = {
+    "enableServerSideApply": (True, "server-side apply tracks field ownership, so no other manager's change is lost"),
+    "deleteUnreachable": (False, "an unreachable cluster would silently drop every resource from state"),
+    "skipUpdateUnreachable": (False, "an unreachable cluster would silently skip updates"),
+    "upsertExistingObjects": (False, "it silently adopts live objects; adopt them with an import instead"),
+    "enablePatchForce": (False, "it overrides other field managers' changes without a conflict"),
+}
+
+
+@rule("production", "backend.topologySpread")
+def production_spreads(production: bool, spreads: tuple) -> list[Problem]:
+    if not production:
+        return []
+    keys = sorted(spread.topology_key for spread in spreads)
+    if keys != sorted(SPREAD_SHAPE):
+        allowed = "production stacks spread over both topology.kubernetes.io/zone and kubernetes.io/hostname"
+        return [Problem(_at("backend.topologySpread"), keys, allowed)]
+    found = []
+    for index, spread in enumerate(spreads):
+        written = spread.model_dump(by_alias=True)
+        for key, needed in SPREAD_SHAPE[spread.topology_key].items():
+            if written[key] != needed:
+                allowed = f"production spreads over {spread.topology_key} need {key}: {needed} (README, Spreading)"
+                found.append(Problem((*_at("backend.topologySpread"), index, key), written[key], allowed))
+    return found
+
+
+@rule(
+    "production",
+    "backend.rollout.maxSurge",
+    "backend.rollout.maxUnavailable",
+    "backend.autoscaling.minReplicas",
+    "backend.autoscaling.maxReplicas",
+    "backend.disruptionBudget.minAvailable",
+    "backend.disruptionBudget.maxUnavailable",
+)
+def production_releases_keep_the_budget(  # noqa: PLR0917 (the engine passes one piece per key)
+    production: bool, surge: Any, unavailable: Any, floor: int, ceiling: int, min_available: Any, max_unavailable: Any
+) -> list[Problem]:
+    """A release may take down no more pods than a drain may: checked at every replica count."""
+    if not production or (min_available is None) == (max_unavailable is None):
+        return []
+    # Past a few hundred replicas the margin only grows or shrinks steadily with the count, so
+    # the first thousand counts decide (and a huge maxReplicas costs nothing).
+    for replicas in range(floor, min(max(floor, ceiling), floor + 1000) + 1):
+        # The Deployment controller rounds maxUnavailable down and maxSurge up, and lets one pod
+        # go when both come to zero.
+        down = min(count_of(unavailable, replicas, round_up=False), replicas)
+        if down == 0 and count_of(surge, replicas, round_up=True) == 0:
+            down = 1
+        if min_available is not None:
+            kept = count_of(min_available, replicas, round_up=True)
+        else:
+            kept = replicas - count_of(max_unavailable, replicas, round_up=True)
+        kept = max(kept, 1)
+        if replicas - down < kept:
+            allowed = (
+                f"at {replicas} replicas a release could take {down} pods down and keep {replicas - down}; "
+                f"production releases must keep what the disruption budget keeps ({kept})"
+            )
+            return [Problem(_at("backend.rollout.maxUnavailable"), unavailable, allowed)]
+    return []
+
+
+@rule("production", "backend.termination.preStopSleepSeconds", "backend.termination.gracePeriodSeconds")
+def production_stops_gracefully(production: bool, sleep: int, grace: int) -> list[Problem]:
+    found = []
+    if production and sleep < MIN_PRESTOP_SECONDS:
+        allowed = (
+            f"production pods sleep at least {MIN_PRESTOP_SECONDS} s before SIGTERM, so endpoints and load "
+            "balancers stop sending them traffic first"
+        )
+        found.append(Problem(_at("backend.termination.preStopSleepSeconds"), sleep, allowed))
+    if production and grace - sleep < MIN_SHUTDOWN_SECONDS:
+        allowed = (
+            f"production pods get at least {MIN_SHUTDOWN_SECONDS} s after the preStop sleep ({sleep} s) to finish "
+            f"in-flight requests: at least {sleep + MIN_SHUTDOWN_SECONDS}"
+        )
+        found.append(Problem(_at("backend.termination.gracePeriodSeconds"), grace, allowed))
+    return found
+
+
+@rule("production", "backend.autoscaling.behavior.scaleUp.selectPolicy")
+def production_scales_up(production: bool, policy: str) -> list[Problem]:
+    if not production or policy != "Disabled":
+        return []
+    allowed = "production stacks must be able to scale up under load: Max or Min"
+    return [Problem(_at("backend.autoscaling.behavior.scaleUp.selectPolicy"), policy, allowed)]
+
+
+@rule("production", "kubernetes.provider")
+def production_provider_is_safe(production: bool, provider: Any) -> list[Problem]:
+    if not production:
+        return []
+    written = provider.model_dump(by_alias=True)
+    return [
+        Problem((*_at("kubernetes.provider"), key), written[key], f"production stacks need {str(value).lower()}: {why}")
+        for key, (value, why) in PROVIDER_LOCKS.items()
+        if written[key] != value
+    ]

@@ -1,0 +1,215 @@
+"""Production guardrails and cluster rules, through the real program: each variant that would
+break a promise of the README stops `pulumi preview` with one exact line, nothing registered."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import problems, run_changed
+
+NS = "reconciliation-platform"
+SPREAD = "backend.topologySpread"
+ZONE, HOST = "topology.kubernetes.io/zone", "kubernetes.io/hostname"
+
+# (stack, changes, every line expected: nothing more, nothing less)
+REFUSED = {
+    "a release kills every pod": (
+        "prod",
+        {"backend.rollout": {"maxSurge": 0, "maxUnavailable": "100%"}},
+        [
+            f'{NS}:backend.rollout.maxUnavailable = "100%": at 2 replicas a release could take 2 pods down and keep '
+            "0; production releases must keep what the disruption budget keeps (1)"
+        ],
+    ),
+    "a release drops below the budget at a larger count": (
+        "prod",
+        {"backend.rollout": {"maxSurge": 0, "maxUnavailable": 9}, "backend.disruptionBudget": {"minAvailable": "10%"}},
+        [
+            f"{NS}:backend.rollout.maxUnavailable = 9: at 2 replicas a release could take 2 pods down and keep 0; "
+            "production releases must keep what the disruption budget keeps (1)"
+        ],
+    ),
+    "no graceful stop": (
+        "prod",
+        {"backend.termination": {"gracePeriodSeconds": 1, "preStopSleepSeconds": 0}},
+        [
+            f"{NS}:backend.termination.preStopSleepSeconds = 0: production pods sleep at least 5 s before SIGTERM, so "
+            "endpoints and load balancers stop sending them traffic first",
+            f"{NS}:backend.termination.gracePeriodSeconds = 1: production pods get at least 10 s after the preStop "
+            "sleep (0 s) to finish in-flight requests: at least 10",
+        ],
+    ),
+    "a loose host spread": (
+        "prod",
+        {SPREAD: [{"topologyKey": ZONE}, {"topologyKey": HOST, "whenUnsatisfiable": "DoNotSchedule", "maxSkew": 10}]},
+        [
+            f"{NS}:backend.topologySpread[1].maxSkew = 10: production spreads over kubernetes.io/hostname need "
+            "maxSkew: 1 (README, Spreading)"
+        ],
+    ),
+    "hard and soft swapped": (
+        "prod",
+        {SPREAD: [{"topologyKey": ZONE, "whenUnsatisfiable": "DoNotSchedule"}, {"topologyKey": HOST}]},
+        [
+            f'{NS}:backend.topologySpread[0].whenUnsatisfiable = "DoNotSchedule": production spreads over '
+            "topology.kubernetes.io/zone need whenUnsatisfiable: ScheduleAnyway (README, Spreading)",
+            f'{NS}:backend.topologySpread[1].whenUnsatisfiable = "ScheduleAnyway": production spreads over '
+            "kubernetes.io/hostname need whenUnsatisfiable: DoNotSchedule (README, Spreading)",
+        ],
+    ),
+    "scale-up disabled": (
+        "prod",
+        {"backend.autoscaling.behavior.scaleUp.selectPolicy": "Disabled"},
+        [
+            f'{NS}:backend.autoscaling.behavior.scaleUp.selectPolicy = "Disabled": production stacks must be able to '
+            "scale up under load: Max or Min"
+        ],
+    ),
+    "a provider that drops or adopts on its own": (
+        "prod",
+        {"kubernetes.provider": {"deleteUnreachable": True, "upsertExistingObjects": True}},
+        [
+            f"{NS}:kubernetes.provider.deleteUnreachable = true: production stacks need false: an unreachable cluster "
+            "would silently drop every resource from state",
+            f"{NS}:kubernetes.provider.upsertExistingObjects = true: production stacks need false: it silently adopts "
+            "live objects; adopt them with an import instead",
+        ],
+    ),
+    "client-side apply in production": (
+        "prod",
+        {"kubernetes.provider": {"enableServerSideApply": False}},
+        [
+            f"{NS}:kubernetes.provider.enableServerSideApply = false: production stacks need true: server-side apply "
+            "tracks field ownership, so no other manager's change is lost"
+        ],
+    ),
+    "creating kube-system (dev too)": (
+        "dev",
+        {"kubernetes.namespace": "kube-system"},
+        [
+            f"{NS}:kubernetes.createNamespace = true: Kubernetes owns 'kube-system' (names starting with kube- and "
+            "default are reserved): set createNamespace: false, or better, deploy into a namespace of the backend's "
+            "own"
+        ],
+    ),
+    "creating default": (
+        "prod",
+        {"kubernetes.namespace": "default"},
+        [
+            f"{NS}:kubernetes.createNamespace = true: Kubernetes owns 'default' (names starting with kube- and "
+            "default are reserved): set createNamespace: false, or better, deploy into a namespace of the backend's "
+            "own"
+        ],
+    ),
+    "scraping blocked by the NetworkPolicy": (
+        "dev",
+        {"backend.networkPolicy.allowedNamespaces": ["ingress-nginx"]},
+        [
+            f'{NS}:backend.metrics.prometheusNamespace = "monitoring": scraping is on, but the NetworkPolicy only '
+            "admits ingress-nginx: add 'monitoring' to networkPolicy.allowedNamespaces, or set metrics.scrape: false"
+        ],
+    ),
+    "Prometheus elsewhere than allowed": (
+        "prod",
+        {"backend.metrics": {"prometheusNamespace": "observability"}},
+        [
+            f'{NS}:backend.metrics.prometheusNamespace = "observability": scraping is on, but the NetworkPolicy only '
+            "admits ingress-nginx, monitoring: add 'observability' to networkPolicy.allowedNamespaces, or set "
+            "metrics.scrape: false"
+        ],
+    ),
+    "a Pod Security pin from before the capabilities check": (
+        "prod",
+        {"kubernetes.podSecurityVersion": "v1.0"},
+        [
+            f'{NS}:kubernetes.podSecurityVersion = "v1.0": from v1.25 (Pod Security Admission stable; older pins '
+            "weaken the restricted profile) to the cluster's v1.33, or latest"
+        ],
+    ),
+    "a Pod Security pin newer than the cluster": (
+        "dev",
+        {"kubernetes.podSecurityVersion": "v1.34"},
+        [
+            f'{NS}:kubernetes.podSecurityVersion = "v1.34": from v1.25 (Pod Security Admission stable; older pins '
+            "weaken the restricted profile) to the cluster's v1.33, or latest"
+        ],
+    ),
+    "the preStop sleep action on a 1.29 cluster": (
+        "dev",
+        {"kubernetes.version": "1.29"},
+        [
+            f"{NS}:backend.termination.preStopSleepSeconds = 3: the preStop sleep action needs Kubernetes >= 1.30 "
+            "(kubernetes.version is 1.29); set 0 or upgrade the cluster"
+        ],
+    ),
+    "a cluster older than the manifests": (
+        "dev",
+        {"kubernetes.version": "1.26", "backend.termination.preStopSleepSeconds": 0},
+        [
+            f'{NS}:kubernetes.version = "1.26": at least 1.27 (PodDisruptionBudget unhealthyPodEvictionPolicy and '
+            "topologySpread matchLabelKeys are on by default from there; older API servers drop them silently)"
+        ],
+    ),
+    "a version YAML read as a number": (
+        "prod",
+        {"kubernetes.version": 1.3},
+        [
+            f'{NS}:kubernetes.version = 1.3: expected a Kubernetes minor version such as "1.33" (quoted: YAML reads '
+            "1.30 as the number 1.3)"
+        ],
+    ),
+    "no version": (
+        "dev",
+        {"kubernetes.version": "DELETE"},
+        [f"{NS}:kubernetes.version = (not set): required key is missing"],
+    ),
+    "a malformed pull secret": (
+        "dev",
+        {"backend.image.pullSecrets": ["Registry_Creds"]},
+        [
+            f'{NS}:backend.image.pullSecrets[0] = "Registry_Creds": expected an RFC 1123 subdomain: lower-case '
+            "letters, digits, '-' and '.', 1-253 chars"
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_refused_with_exactly_these_lines(case: str) -> None:
+    from helpers import DELETE
+
+    stack, changes, expected = REFUSED[case]
+    changes = {key: DELETE if value == "DELETE" else value for key, value in changes.items()}
+    assert problems(run_changed(stack, changes)) == expected
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"backend.rollout": {"maxSurge": 0, "maxUnavailable": 1}},  # one down of two keeps the budget's one
+        {"backend.rollout": {"maxSurge": 1, "maxUnavailable": "50%"}},  # half of each count, rounded down
+        {"kubernetes.podSecurityVersion": "latest"},
+        {"kubernetes.podSecurityVersion": "v1.25"},
+        {"kubernetes.namespace": "kube-system", "kubernetes.createNamespace": False},
+        {"backend.metrics": {"scrape": False, "prometheusNamespace": "elsewhere"}},
+        {"backend.termination": {"gracePeriodSeconds": 15, "preStopSleepSeconds": 5}},
+    ],
+)
+def test_production_accepts_what_keeps_its_promises(changes: dict) -> None:
+    assert run_changed("prod", changes).execute().one("kubernetes:apps/v1:Deployment")
+
+
+def test_guardrails_are_production_only() -> None:
+    # The same release and stop settings are a valid (if unwise) dev stack.
+    changes = {
+        "backend.rollout": {"maxSurge": 0, "maxUnavailable": "100%"},
+        "backend.termination": {"gracePeriodSeconds": 1, "preStopSleepSeconds": 0},
+        "backend.autoscaling.behavior": {
+            "scaleUp": {
+                "stabilizationWindowSeconds": 0,
+                "selectPolicy": "Disabled",
+                "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+            }
+        },
+    }
+    spec = run_changed("dev", changes).execute().one("kubernetes:apps/v1:Deployment").inputs["spec"]
+    assert spec["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": "100%"}

@@ -17,14 +17,14 @@ def provider_inputs(settings: StackSettings) -> dict:
     provider then loads the kubeconfig the usual way (``$KUBECONFIG``, ``~/.kube/config``) on
     the machine that runs it, and no path is stored.
     """
-    cluster = settings.kubernetes
+    target = settings.kubernetes
     return {
-        "context": cluster.context,
-        "cluster_identifier": cluster.cluster,
+        "context": target.context,
+        "cluster_identifier": target.identifier,
         # Resources always name their namespace; this only catches one that would not.
-        "namespace": cluster.namespace,
+        "namespace": target.namespace,
         "kubeconfig": pulumi.Output.secret(settings.kubeconfig.get_secret_value()) if settings.kubeconfig else "",
-        **{name: getattr(cluster.provider, name) for name in type(cluster.provider).model_fields},
+        **{name: getattr(target.provider, name) for name in type(target.provider).model_fields},
     }
 
 

@@ -1,11 +1,15 @@
 """Benchmark: render time and memory per stack against the floor of importing the SDK alone.
 
-    python -m offline.bench [--runs 5] [--no-suite]
+    python -m offline.bench [--runs 5] [--no-suite] [--instructions]
 
 Each figure is a fresh process, as `pulumi up` and CI start one: wall time (median and best of
 ``--runs``) and peak resident memory. The floor imports exactly the SDK modules the program
 imports (found by reading its sources), so the gap between floor and render is the program's
-own cost. The test suite is timed once, as ``./tasks.sh test`` runs it.
+own cost; ``x floor`` is each median over the floor's. Wall time on a shared 2-core machine
+varies by 10-20 % between runs, so ``--instructions`` also counts the CPU instructions of the
+floor and of each render once under valgrind's callgrind (slow, about a minute each, but the
+same count every time): the ratio a change moves, without the noise. The test suite is timed
+once, as ``./tasks.sh test`` runs it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -56,10 +62,31 @@ def measure(command: list[str], runs: int) -> tuple[list[float], int]:
     return walls, peak
 
 
+def instructions(command: list[str]) -> int:
+    """CPU instructions the command executes, counted by callgrind (deterministic)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    completed = subprocess.run(
+        [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", completed.stderr)
+    if completed.returncode != 0 or found is None:
+        raise SystemExit(f"benchmark command failed under valgrind: {' '.join(command)}\n{completed.stderr[-2000:]}")
+    return int(found[1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
     parser.add_argument("--no-suite", action="store_true", help="skip timing the test suite")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions of the floor and renders (valgrind)"
+    )
     args = parser.parse_args(argv)
     python = sys.executable
     modules = sdk_imports()
@@ -68,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         (
             f"import SDK floor ({len(modules)} modules)",
             [python, "-c", "; ".join(f"import {m}" for m in modules)],
+            args.runs,
+        ),
+        # The same imports, then frozen as __main__.py freezes them: without it the floor pays a
+        # full collection of the SDK's objects at exit (about 0.2 s) that the program never pays,
+        # so the program's own cost is render over this row.
+        (
+            "import SDK floor, frozen like the program",
+            [python, "-c", "; ".join([*(f"import {m}" for m in modules), "import gc", "gc.freeze()"])],
             args.runs,
         ),
     ]
@@ -83,11 +118,28 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_suite:
             rows.append(("test suite (pytest + coverage)", [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], 1))
         print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; SDK modules: {', '.join(modules)}\n")
-        print("| what | runs | wall median (s) | wall best (s) | peak RSS (MiB) |")
-        print("|---|---:|---:|---:|---:|")
-        for label, command, runs in rows:
-            walls, peak = measure(command, runs)
-            print(f"| {label} | {runs} | {statistics.median(walls):.2f} | {min(walls):.2f} | {peak / 1024:.0f} |")
+        print("| what | runs | wall median (s) | wall best (s) | x floor | x frozen floor | peak RSS (MiB) |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        # Round-robin, one run of each command per round: the machine's speed drifts over a
+        # benchmark, and measuring the floor first and the renders last would bias the ratio.
+        results: dict[str, tuple[list[float], int]] = {label: ([], 0) for label, _, _ in rows}
+        for round_ in range(max(runs for _, _, runs in rows)):
+            for label, command, runs in rows:
+                if round_ < runs:
+                    walls, peak = measure(command, 1)
+                    results[label] = (results[label][0] + walls, max(results[label][1], peak))
+        floors = [statistics.median(results[rows[i][0]][0]) for i in (1, 2)]
+        for label, _, runs in rows:
+            walls, peak = results[label]
+            median = statistics.median(walls)
+            ratios = [f"{median / f:.2f}" if label.startswith(("import SDK", "render")) else "" for f in floors]
+            print(f"| {label} | {runs} | {median:.2f} | {min(walls):.2f} | {' | '.join(ratios)} | {peak / 1024:.0f} |")
+        if args.instructions:
+            counted = [(label, command) for label, command, _ in rows if label.startswith(("import SDK", "render"))]
+            print("\n| what | instructions (M) | x floor | x frozen floor |\n|---|---:|---:|---:|")
+            counts = [instructions(command) for _, command in counted]
+            for (label, _), count in zip(counted, counts, strict=True):
+                print(f"| {label} | {count / 1e6:.0f} | {count / counts[0]:.3f} | {count / counts[1]:.3f} |")
     return 0
 
 

@@ -8,7 +8,6 @@ parent, provider and options. No CLI, no plugin, no credentials.
 
 from __future__ import annotations
 
-import gc
 import os
 import runpy
 import sys
@@ -153,7 +152,12 @@ class StackRun:
         self.registrations = self.monitor.registrations
 
     def execute(self) -> RunResult:
-        """Run ``__main__.py``; raises what the program raises (pulumi.RunError on bad config)."""
+        """Run ``__main__.py``; raises what the program raises (pulumi.RunError on bad config).
+
+        The program freezes what it has imported for the garbage collector (``gc.freeze``), as
+        a one-shot process may; a process that runs it many times calls ``gc.unfreeze()``
+        between runs (the tests do, in conftest.py).
+        """
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
         pulumi_settings.set_root_resource(None)  # a fresh Stack per run, not the previous run's
@@ -167,12 +171,7 @@ class StackRun:
             runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
         with _environment(self.environ):
-            try:
-                program()
-            finally:
-                # The program freezes what it imported (a one-shot process); tests run it many
-                # times in one process, so give the collector back what each run froze.
-                gc.unfreeze()
+            program()
         result = RunResult(stack=self.stack, resources=self.registrations)
         for name, exported in sorted(pulumi_settings.get_root_resource().outputs.items()):
             output = pulumi.Output.from_input(exported)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import yaml
 
 # What an offline run passes for a `secure:` value it cannot decrypt; always marked secret.
-SECRET_PLACEHOLDER = "offline-placeholder-secret"
+SECRET_PLACEHOLDER = "offline-placeholder-secret\n(the offline render cannot decrypt secure values)"
 
 
 class _CoreLoader(yaml.CSafeLoader):

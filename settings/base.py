@@ -61,9 +61,11 @@ def _text(value: Any) -> Any:
 
 def _number_text(value: Any) -> Any:
     # Kubernetes reads a quantity written as a JSON number (`cpu: 0.5`), and so does YAML: accept
-    # the number as its shortest exact text. Never for tags, where `1.40` would silently be `1.4`.
-    if isinstance(value, float) and not isinstance(value, bool):
-        return repr(value)
+    # the number as its shortest exact text, a whole one without `.0` (the Pulumi CLI hands
+    # `cpu: 1.0` over as JSON `1`). Never for tags, where `1.40` would silently be `1.4`.
+    if isinstance(value, float):
+        exact = Decimal(repr(value))
+        return format(exact.normalize(), "f") if exact.is_finite() else repr(value)
     return _text(value)
 
 

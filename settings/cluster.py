@@ -71,3 +71,14 @@ def prometheus_can_scrape(scrape: bool, prometheus: str, allowed_namespaces: tup
         "networkPolicy.allowedNamespaces, or set metrics.scrape: false"
     )
     return [Problem(_at("backend.metrics.prometheusNamespace"), prometheus, allowed)]
+
+
+@rule("kubeconfig")
+def kubeconfig_is_contents(kubeconfig: object) -> list[Problem]:
+    # The provider reads a path too, but a path in state is one operator's file: on every other
+    # machine (a colleague's, CI's) it is missing or another cluster's.
+    text = kubeconfig.get_secret_value().strip() if kubeconfig is not None else "{"
+    if "\n" in text or text.startswith("{"):
+        return []
+    allowed = "must be the kubeconfig file's contents (`pulumi config set --secret kubeconfig < FILE`), not a path"
+    return [Problem(("kubeconfig",), kubeconfig, allowed)]

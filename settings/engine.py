@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Any, NamedTuple
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from settings.base import field_by_alias, model_in
 from settings.stack import StackSettings
@@ -100,7 +100,10 @@ def _piece(values: dict, path: tuple[str, ...]) -> Any:
 
 
 @cache
-def _adapter(path: tuple[str, ...]) -> TypeAdapter:
+def _adapter(path: tuple[str, ...]) -> Any:
+    # Imported here: only a stack with an invalid key needs leaf-by-leaf validation.
+    from pydantic import TypeAdapter
+
     model: Any = StackSettings
     field = None
     for part in path:

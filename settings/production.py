@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from settings.base import count_of
-from settings.engine import Problem, rule
+from settings.engine import MISSING, Problem, rule
 from settings.engine import at as _at
 
 
@@ -50,6 +50,9 @@ SPREAD_SHAPE = {
 # A graceful stop: endpoints and load balancers need a few seconds to drop the pod (the preStop
 # sleep) and the app needs time to finish in-flight requests after SIGTERM.
 MIN_PRESTOP_SECONDS = 5
+# The largest share of the pods a production release may take down at once (at least one pod),
+# Kubernetes' own default for maxUnavailable: capacity a surge-first rollout never gives up.
+MAX_RELEASE_SHARE = 25
 MIN_SHUTDOWN_SECONDS = 10
 # Provider switches a production stack never flips: each would drop, adopt or force objects on
 # its own. The value is the only one allowed, and why.
@@ -82,36 +85,34 @@ def production_spreads(production: bool, spreads: tuple) -> list[Problem]:
 
 @rule(
     "production",
-    "backend.rollout.maxSurge",
     "backend.rollout.maxUnavailable",
     "backend.autoscaling.minReplicas",
     "backend.autoscaling.maxReplicas",
     "backend.disruptionBudget.minAvailable",
     "backend.disruptionBudget.maxUnavailable",
 )
-def production_releases_keep_the_budget(  # noqa: PLR0917 (the engine passes one piece per key)
-    production: bool, surge: Any, unavailable: Any, floor: int, ceiling: int, min_available: Any, max_unavailable: Any
+def production_releases_keep_capacity(  # noqa: PLR0917 (the engine passes one piece per key)
+    production: bool, unavailable: Any, floor: int, ceiling: int, min_available: Any, max_unavailable: Any
 ) -> list[Problem]:
-    """A release may take down no more pods than a drain may: checked at every replica count."""
+    """A release takes down at most a share of the pods, and never more than a drain may."""
     if not production or (min_available is None) == (max_unavailable is None):
         return []
     # Past a few hundred replicas the margin only grows or shrinks steadily with the count, so
     # the first thousand counts decide (and a huge maxReplicas costs nothing).
     for replicas in range(floor, min(max(floor, ceiling), floor + 1000) + 1):
-        # The Deployment controller rounds maxUnavailable down and maxSurge up, and lets one pod
-        # go when both come to zero.
+        # The Deployment controller rounds maxUnavailable down. (When it and maxSurge both come
+        # to zero it lets one pod go, which the cap and every valid budget allow anyway.)
         down = min(count_of(unavailable, replicas, round_up=False), replicas)
-        if down == 0 and count_of(surge, replicas, round_up=True) == 0:
-            down = 1
+        cap = max(1, replicas * MAX_RELEASE_SHARE // 100)
         if min_available is not None:
             kept = count_of(min_available, replicas, round_up=True)
         else:
             kept = replicas - count_of(max_unavailable, replicas, round_up=True)
-        kept = max(kept, 1)
-        if replicas - down < kept:
+        if down > cap or replicas - down < kept:
             allowed = (
-                f"at {replicas} replicas a release could take {down} pods down and keep {replicas - down}; "
-                f"production releases must keep what the disruption budget keeps ({kept})"
+                f"at {replicas} replicas a release could take {down} pods down; production releases take down at "
+                f"most {MAX_RELEASE_SHARE}% of the pods or one ({cap} here) and keep what the disruption budget "
+                f"keeps ({kept})"
             )
             return [Problem(_at("backend.rollout.maxUnavailable"), unavailable, allowed)]
     return []
@@ -126,7 +127,8 @@ def production_stops_gracefully(production: bool, sleep: int, grace: int) -> lis
             "balancers stop sending them traffic first"
         )
         found.append(Problem(_at("backend.termination.preStopSleepSeconds"), sleep, allowed))
-    if production and grace - sleep < MIN_SHUTDOWN_SECONDS:
+    # sleep >= grace is reported by settings.rules already: one cause, one line.
+    if production and sleep < grace and grace - sleep < MIN_SHUTDOWN_SECONDS:
         allowed = (
             f"production pods get at least {MIN_SHUTDOWN_SECONDS} s after the preStop sleep ({sleep} s) to finish "
             f"in-flight requests: at least {sleep + MIN_SHUTDOWN_SECONDS}"
@@ -135,21 +137,44 @@ def production_stops_gracefully(production: bool, sleep: int, grace: int) -> lis
     return found
 
 
-@rule("production", "backend.autoscaling.behavior.scaleUp.selectPolicy")
-def production_scales_up(production: bool, policy: str) -> list[Problem]:
-    if not production or policy != "Disabled":
-        return []
-    allowed = "production stacks must be able to scale up under load: Max or Min"
-    return [Problem(_at("backend.autoscaling.behavior.scaleUp.selectPolicy"), policy, allowed)]
+@rule(
+    "production",
+    "backend.autoscaling.behavior.scaleUp.selectPolicy",
+    "backend.autoscaling.minReplicas",
+    "backend.autoscaling.maxReplicas",
+)
+def production_scales_up(production: bool, policy: str, floor: int, ceiling: int) -> list[Problem]:
+    found = []
+    if production and policy == "Disabled":
+        allowed = "production stacks must be able to scale up under load: Max or Min"
+        found.append(Problem(_at("backend.autoscaling.behavior.scaleUp.selectPolicy"), policy, allowed))
+    if production and ceiling == floor:
+        allowed = f"production stacks must be able to scale up under load: above minReplicas ({floor})"
+        found.append(Problem(_at("backend.autoscaling.maxReplicas"), ceiling, allowed))
+    return found
 
 
-@rule("production", "kubernetes.provider")
-def production_provider_is_safe(production: bool, provider: Any) -> list[Problem]:
-    if not production:
+def _register_provider_locks() -> None:
+    # One rule per switch: a typo in a sibling switch must not hide a refused one.
+    for key, (value, why) in PROVIDER_LOCKS.items():
+
+        @rule("production", f"kubernetes.provider.{key}")
+        def provider_switch_is_safe(production: bool, written: bool, _key=key, _value=value, _why=why) -> list[Problem]:
+            if not production or written == _value:
+                return []
+            allowed = f"production stacks need {str(_value).lower()}: {_why}"
+            return [Problem(_at(f"kubernetes.provider.{_key}"), written, allowed)]
+
+
+_register_provider_locks()
+
+
+@rule("production", "kubernetes.clusterIdentifier")
+def production_names_its_cluster(production: bool, identifier: str | None) -> list[Problem]:
+    if not production or identifier is not None:
         return []
-    written = provider.model_dump(by_alias=True)
-    return [
-        Problem((*_at("kubernetes.provider"), key), written[key], f"production stacks need {str(value).lower()}: {why}")
-        for key, (value, why) in PROVIDER_LOCKS.items()
-        if written[key] != value
-    ]
+    allowed = (
+        "production stacks set the cluster's name or ARN: changing it later replaces the provider and every "
+        "resource with it, so it must be right from the first `pulumi up`"
+    )
+    return [Problem(_at("kubernetes.clusterIdentifier"), MISSING, allowed)]

@@ -23,7 +23,8 @@ _MINOR = re.compile(r"1\.[0-9]{1,2}")
 def _minor(value: object) -> str:
     if isinstance(value, str) and _MINOR.fullmatch(value):
         return value
-    quote = " (quoted: YAML reads 1.30 as the number 1.3)" if isinstance(value, (int, float)) else ""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    quote = " (quoted: YAML reads 1.30 as the number 1.3)" if number else ""
     raise ValueError(f'expected a Kubernetes minor version such as "1.33"{quote}')
 
 
@@ -83,12 +84,12 @@ class ProviderBehavior(Model):
 class Kubernetes(Model):
     # Required, never defaulted: a stack must name the cluster it deploys to, so the ambient
     # kubectl context can never pick the target.
-    context: Annotated[str, matching(_CONTEXT, "a kubeconfig context name (no surrounding spaces)")]
+    context: Annotated[str, matching(_CONTEXT, "a kubeconfig context name: not empty, no surrounding spaces")]
     # What the provider's replacement follows (the context when unset): a new kubeconfig or
     # credentials for the same cluster update the provider instead of replacing every resource.
-    cluster_identifier: Annotated[str, matching(_CONTEXT, "a cluster name or ARN (no surrounding spaces)")] | None = (
-        None
-    )
+    cluster_identifier: (
+        Annotated[str, matching(_CONTEXT, "a cluster name or ARN: not empty, no surrounding spaces")] | None
+    ) = None
     # The cluster's minor version: the Pod Security pin, version-gated features, the schemas the
     # tests validate against.
     version: Annotated[str, PlainValidator(_minor)]
@@ -106,7 +107,8 @@ class Kubernetes(Model):
         return self.pod_security_version or f"v{self.version}"
 
     @property
-    def cluster(self) -> str:
+    def identifier(self) -> str:
+        """The provider's clusterIdentifier: the setting, else the context."""
         return self.cluster_identifier or self.context
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from settings.base import Bytes, CpuQuantity, DnsLabel, DnsSubdomain, Int32, MemoryBytes, Model, Text, matching
 
@@ -16,6 +16,12 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PATH = re.compile(r"/\S*")
 
 
+def _each_once(names: tuple[str, ...]) -> tuple[str, ...]:
+    if len(names) != len(set(names)):
+        raise ValueError(f"each name may appear once, got {', '.join(names)}")
+    return names
+
+
 class Image(Model):
     repository: Annotated[str, matching(_REPOSITORY, "an image repository such as ghcr.io/acme/app")]
     tag: Annotated[Text, matching(_TAG, "an image tag such as 1.4.2")] | None = None
@@ -24,7 +30,7 @@ class Image(Model):
     # never served stale from a node's cache; IfNotPresent is safe only for a digest.
     pull_policy: Literal["Always", "IfNotPresent"] = "Always"
     # Secrets of type kubernetes.io/dockerconfigjson in the stack's namespace, for a private registry.
-    pull_secrets: tuple[DnsSubdomain, ...] = ()
+    pull_secrets: Annotated[tuple[DnsSubdomain, ...], AfterValidator(_each_once)] = ()
 
     @property
     def reference(self) -> str:
@@ -70,7 +76,7 @@ class Probes(Model):
 class Metrics(Model):
     path: Annotated[str, matching(_PATH, "an absolute HTTP path such as /api/metrics")] = "/api/metrics"
     scrape: bool = True
-    # Where Prometheus runs: with scrape on, the NetworkPolicy must admit it (settings.rules).
+    # Where Prometheus runs: with scrape on, the NetworkPolicy must admit it (settings.cluster).
     prometheus_namespace: DnsLabel = "monitoring"
 
 

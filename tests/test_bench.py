@@ -29,3 +29,24 @@ def test_measure_reports_each_run_and_a_peak() -> None:
 def test_measure_stops_on_a_failing_command() -> None:
     with pytest.raises(SystemExit, match="benchmark command failed"):
         bench.measure([sys.executable, "-c", "raise SystemExit(3)"], runs=1)
+
+
+def _fake_valgrind(tmp_path, monkeypatch, stderr: str, code: int = 0) -> None:
+    fake = tmp_path / "valgrind"
+    fake.write_text(f"#!/bin/sh\necho '{stderr}' >&2\nexit {code}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+
+
+def test_instructions_reads_callgrinds_count(tmp_path, monkeypatch) -> None:
+    _fake_valgrind(tmp_path, monkeypatch, "==1== Collected : 2821000123")
+    assert bench.instructions([sys.executable, "-c", "pass"]) == 2821000123
+
+
+def test_instructions_stops_when_valgrind_fails_or_is_missing(tmp_path, monkeypatch) -> None:
+    _fake_valgrind(tmp_path, monkeypatch, "valgrind: no such tool", code=1)
+    with pytest.raises(SystemExit, match="failed under valgrind"):
+        bench.instructions([sys.executable, "-c", "pass"])
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(SystemExit, match="needs valgrind"):
+        bench.instructions([sys.executable, "-c", "pass"])

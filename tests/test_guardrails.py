@@ -16,16 +16,32 @@ REFUSED = {
         "prod",
         {"backend.rollout": {"maxSurge": 0, "maxUnavailable": "100%"}},
         [
-            f'{NS}:backend.rollout.maxUnavailable = "100%": at 2 replicas a release could take 2 pods down and keep '
-            "0; production releases must keep what the disruption budget keeps (1)"
+            f'{NS}:backend.rollout.maxUnavailable = "100%": at 2 replicas a release could take 2 pods down; '
+            "production releases take down at most 25% of the pods or one (1 here) and keep what the disruption "
+            "budget keeps (1)"
         ],
     ),
-    "a release drops below the budget at a larger count": (
+    "a release takes 9 of 10 pods: the budget alone would allow it": (
         "prod",
-        {"backend.rollout": {"maxSurge": 0, "maxUnavailable": 9}, "backend.disruptionBudget": {"minAvailable": "10%"}},
+        {"backend.rollout": {"maxSurge": 0, "maxUnavailable": "90%"}},
         [
-            f"{NS}:backend.rollout.maxUnavailable = 9: at 2 replicas a release could take 2 pods down and keep 0; "
-            "production releases must keep what the disruption budget keeps (1)"
+            f'{NS}:backend.rollout.maxUnavailable = "90%": at 3 replicas a release could take 2 pods down; '
+            "production releases take down at most 25% of the pods or one (1 here) and keep what the disruption "
+            "budget keeps (1)"
+        ],
+    ),
+    "a release breaks a percentage budget only at a larger count": (
+        # Fine at 5 to 7 replicas; at 8 a release takes 2 down and the budget, rounded up as the
+        # disruption controller does, keeps 7 (rounded down it would keep 6 and pass).
+        "prod",
+        {
+            "backend.rollout": {"maxSurge": 0, "maxUnavailable": "25%"},
+            "backend.disruptionBudget": {"minAvailable": "80%"},
+            "backend.autoscaling.minReplicas": 5,
+        },
+        [
+            f'{NS}:backend.rollout.maxUnavailable = "25%": at 8 replicas a release could take 2 pods down; production '
+            "releases take down at most 25% of the pods or one (2 here) and keep what the disruption budget keeps (7)"
         ],
     ),
     "no graceful stop": (
@@ -81,6 +97,45 @@ REFUSED = {
             f"{NS}:kubernetes.provider.enableServerSideApply = false: production stacks need true: server-side apply "
             "tracks field ownership, so no other manager's change is lost"
         ],
+    ),
+    "a typo beside a refused switch hides nothing": (
+        "prod",
+        {"kubernetes.provider": {"deleteUnreachable": True, "enableSecretMutable": "sometimes"}},
+        [
+            f'{NS}:kubernetes.provider.enableSecretMutable = "sometimes": expected true or false',
+            f"{NS}:kubernetes.provider.deleteUnreachable = true: production stacks need false: an unreachable cluster "
+            "would silently drop every resource from state",
+        ],
+    ),
+    "a production cluster without a fixed identifier": (
+        "prod",
+        {"kubernetes.clusterIdentifier": "DELETE"},
+        [
+            f"{NS}:kubernetes.clusterIdentifier = (not set): production stacks set the cluster's name or ARN: "
+            "changing it later replaces the provider and every resource with it, so it must be right from the first "
+            "`pulumi up`"
+        ],
+    ),
+    "a production autoscaler that cannot scale": (
+        "prod",
+        {"backend.autoscaling.maxReplicas": 2},
+        [
+            f"{NS}:backend.autoscaling.maxReplicas = 2: production stacks must be able to scale up under load: above "
+            "minReplicas (2)"
+        ],
+    ),
+    "one cause, one line: the preStop sleep eats the grace period": (
+        "prod",
+        {"backend.termination": {"gracePeriodSeconds": 5, "preStopSleepSeconds": 5}},
+        [
+            f"{NS}:backend.termination.preStopSleepSeconds = 5: must be less than gracePeriodSeconds (5), or the app "
+            "gets no time to shut down"
+        ],
+    ),
+    "the same pull secret twice": (
+        "dev",
+        {"backend.image.pullSecrets": ["regcred", "regcred"]},
+        [f'{NS}:backend.image.pullSecrets = ["regcred", "regcred"]: each name may appear once, got regcred, regcred'],
     ),
     "creating kube-system (dev too)": (
         "dev",
@@ -182,11 +237,27 @@ def test_refused_with_exactly_these_lines(case: str) -> None:
     assert problems(run_changed(stack, changes)) == expected
 
 
+def test_a_kubeconfig_path_is_refused_even_as_a_secret() -> None:
+    from helpers import problems as lines_of
+
+    from offline.harness import PROJECT, StackRun, stack_config
+
+    config, secret_keys = stack_config("prod")
+    config[f"{PROJECT}:kubeconfig"] = "/home/alice/.kube/config"
+    assert lines_of(StackRun("prod", config, [*secret_keys, f"{PROJECT}:kubeconfig"])) == [
+        f"{NS}:kubeconfig = [secret]: must be the kubeconfig file's contents (`pulumi config set --secret kubeconfig "
+        "< FILE`), not a path"
+    ]
+
+
 @pytest.mark.parametrize(
     "changes",
     [
         {"backend.rollout": {"maxSurge": 0, "maxUnavailable": 1}},  # one down of two keeps the budget's one
-        {"backend.rollout": {"maxSurge": 1, "maxUnavailable": "50%"}},  # half of each count, rounded down
+        # A quarter of each count, rounded down as the controller does (up, 5 replicas would lose 2).
+        {"backend.rollout": {"maxSurge": 0, "maxUnavailable": "25%"}},
+        # Rounded up as the disruption controller does, 50% of 3 keeps 2; a release of 1 keeps 2.
+        {"backend.rollout": {"maxSurge": 0, "maxUnavailable": 1}, "backend.disruptionBudget": {"minAvailable": "50%"}},
         {"kubernetes.podSecurityVersion": "latest"},
         {"kubernetes.podSecurityVersion": "v1.25"},
         {"kubernetes.namespace": "kube-system", "kubernetes.createNamespace": False},

@@ -223,7 +223,7 @@ def test_an_invalid_list_item_is_reported_once() -> None:
 
 @pytest.mark.parametrize(
     ("written", "expected"),
-    [(0.2, "0.2"), (0.5, "0.5"), (1.5, "1.5"), (2, "2"), (0.25, "0.25")],
+    [(0.2, "0.2"), (0.5, "0.5"), (1.5, "1.5"), (2, "2"), (0.25, "0.25"), (1.0, "1"), (2e0, "2")],
 )
 def test_a_cpu_written_as_a_number_is_that_quantity(written: float, expected: str) -> None:
     # Kubernetes accepts `cpu: 0.2`; so do the settings, as the exact text of the number.
@@ -261,3 +261,11 @@ def test_rules_read_the_same_values_with_or_without_the_validated_model() -> Non
         for path in paths:
             if path != "@stack":
                 assert _attribute(settings, at(path)) == _piece(values, at(path)), path
+
+
+def test_a_whole_number_is_written_as_the_cli_hands_it_over() -> None:
+    # The Pulumi CLI passes object config through Go's JSON encoder: `memory: 5.36870912e8` and
+    # `1.0` reach the program as 536870912 and 1, so the render must say the same.
+    settings, problems = validated("dev", {"backend.resources.limits.memory": 5.36870912e8})
+    assert problems == []
+    assert settings.backend.resources.limits.memory == "536870912"

@@ -293,7 +293,7 @@ def test_default_provider_settings_are_refused_not_ignored() -> None:
 def test_config_arrives_through_the_cli_environment_too() -> None:
     # The Pulumi CLI hands config to the program in PULUMI_CONFIG, not through set_all_config.
     config, _ = stack_config("dev")
-    config[f"{NS}:kubeconfig"] = "apiVersion: v1"
+    config[f"{NS}:kubeconfig"] = "apiVersion: v1\nkind: Config\n"
     environ = {"PULUMI_CONFIG": json.dumps(config), "PULUMI_CONFIG_SECRET_KEYS": json.dumps([f"{NS}:kubeconfig"])}
     result = StackRun("dev", {}, [], environ).execute()
     assert result.one("pulumi:providers:kubernetes").inputs["context"] == "reconciliation-dev"

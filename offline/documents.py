@@ -96,7 +96,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
 
 
-class _Dumper(yaml.CSafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml when PyYAML has it
     """Block style, no aliases: what `kubectl get -o yaml` users read."""
 
     def ignore_aliases(self, data: Any) -> bool:

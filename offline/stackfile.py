@@ -18,7 +18,7 @@ import yaml
 SECRET_PLACEHOLDER = "offline-placeholder-secret\n(the offline render cannot decrypt secure values)"
 
 
-class _CoreLoader(yaml.CSafeLoader):
+class _CoreLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when PyYAML has it
     """YAML 1.2 core schema: null, bool, int and float resolve as Go's YAML does; the rest is text."""
 
     yaml_implicit_resolvers: ClassVar[dict] = {}  # replaced wholesale below, not extended

@@ -12,14 +12,25 @@ from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
 from components import manifests
 from settings.stack import StackSettings
 
+# Each object after the ServiceAccount, by its settings key: builder and resource class.
+_OBJECTS = (
+    ("service", manifests.service, Service),
+    ("networkPolicy", manifests.network_policy, NetworkPolicy),
+    ("horizontalPodAutoscaler", manifests.horizontal_pod_autoscaler, HorizontalPodAutoscaler),
+    ("podDisruptionBudget", manifests.pod_disruption_budget, PodDisruptionBudget),
+)
+
 
 class BackendService(pulumi.ComponentResource):
-    """Namespace (optional), ServiceAccount, Deployment, Service, NetworkPolicy, HPA and PDB."""
+    """Namespace (optional), ServiceAccount, Deployment, Service, NetworkPolicy, HPA and PDB.
+
+    An object the stack adopts (``kubernetes.adopt``) carries Pulumi's ``import`` option with its
+    live ID, so the first `pulumi up` takes it over instead of creating a second one.
+    """
 
     def __init__(self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("reconciliation:backend:BackendService", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        in_namespace = child
+        depends_on = []
         if settings.kubernetes.create_namespace:
             spec = manifests.namespace(settings)
             # Deleting the namespace deletes everything in it: production refuses without an
@@ -27,41 +38,43 @@ class BackendService(pulumi.ComponentResource):
             namespace = Namespace(
                 name,
                 metadata=spec["metadata"],
-                opts=pulumi.ResourceOptions(parent=self, protect=settings.production),
+                opts=self._options(settings, "namespace", protect=settings.production),
             )
-            in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+            depends_on = [namespace]
 
         spec = manifests.service_account(settings)
         account = ServiceAccount(
             name,
             metadata=spec["metadata"],
             automount_service_account_token=spec["automountServiceAccountToken"],
-            opts=in_namespace,
+            opts=self._options(settings, "serviceAccount", depends_on=depends_on),
         )
         spec = manifests.deployment(settings)
         self.deployment = Deployment(
             name,
             metadata=spec["metadata"],
             spec=spec["spec"],
-            opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[account])),
+            opts=self._options(settings, "deployment", depends_on=[*depends_on, account]),
         )
-        for builder, kind in (
-            (manifests.service, Service),
-            (manifests.network_policy, NetworkPolicy),
-            (manifests.horizontal_pod_autoscaler, HorizontalPodAutoscaler),
-            (manifests.pod_disruption_budget, PodDisruptionBudget),
-        ):
+        for key, builder, kind in _OBJECTS:
             spec = builder(settings)
-            kind(name, metadata=spec["metadata"], spec=spec["spec"], opts=in_namespace)
+            kind(name, metadata=spec["metadata"], spec=spec["spec"], opts=self._options(settings, key, depends_on))
 
         self.namespace = settings.kubernetes.namespace
-        self.deployment_name = settings.backend.name
-        backend = settings.backend
-        self.service_url = f"http://{backend.name}.{self.namespace}.svc.cluster.local:{backend.service_port}"
+        self.deployment_name = settings.object_name("deployment")
+        service = settings.object_name("service")
+        self.service_url = f"http://{service}.{self.namespace}.svc.cluster.local:{settings.backend.service_port}"
         self.register_outputs(
             {
                 "namespace": self.namespace,
                 "deploymentName": self.deployment_name,
                 "serviceUrl": self.service_url,
             }
+        )
+
+    def _options(
+        self, settings: StackSettings, key: str, depends_on: list | None = None, protect: bool = False
+    ) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(
+            parent=self, depends_on=depends_on or None, protect=protect, import_=settings.import_id(key)
         )

@@ -8,10 +8,12 @@ the settings, so it can be unit-tested and schema-validated without Pulumi; the 
 from __future__ import annotations
 
 from components.pod import PORT_NAME, pod_template
+from settings.objects import KINDS, PART_OF
 from settings.stack import StackSettings
 
-PART_OF = "reconciliation-platform"
-COMPONENT = "backend"
+# Adopted objects were applied by another field manager (kubectl): the first server-side apply
+# takes over the fields this program sets instead of failing on a conflict. Only while adopting.
+PATCH_FORCE = "pulumi.com/patchForce"
 
 
 def checkov_skips(settings: StackSettings, kind: str) -> list[str]:
@@ -32,32 +34,26 @@ def checkov_skips(settings: StackSettings, kind: str) -> list[str]:
 
 def selector(settings: StackSettings) -> dict:
     """The pods' identity: stable for the Deployment's life, since a selector is immutable."""
-    return {
-        "app.kubernetes.io/name": settings.backend.name,
-        "app.kubernetes.io/instance": f"{settings.backend.name}-{settings.environment}",
-    }
+    return settings.pod_selector
 
 
 def labels(settings: StackSettings) -> dict:
-    """Kubernetes' recommended labels: the selector plus what only describes the release."""
-    return {
-        **selector(settings),
-        "app.kubernetes.io/component": COMPONENT,
-        "app.kubernetes.io/part-of": PART_OF,
-        "app.kubernetes.io/managed-by": "pulumi",
-        "app.kubernetes.io/version": settings.backend.image.version,
-    }
+    """Kubernetes' recommended labels plus the selector: what only describes the release too."""
+    return settings.labels
 
 
-def _metadata(settings: StackSettings, kind: str, name: str | None = None) -> dict:
+def _metadata(settings: StackSettings, key: str) -> dict:
+    kind = KINDS[key]
     metadata = {
-        "name": name or settings.backend.name,
+        "name": settings.object_name(key),
         "namespace": settings.kubernetes.namespace,
         "labels": labels(settings),
     }
-    skips = checkov_skips(settings, kind)
-    if skips:
-        metadata["annotations"] = {f"checkov.io/skip{i}": skip for i, skip in enumerate(skips, 1)}
+    annotations = {f"checkov.io/skip{i}": skip for i, skip in enumerate(checkov_skips(settings, kind), 1)}
+    if settings.import_id(key):
+        annotations[PATCH_FORCE] = "true"
+    if annotations:
+        metadata["annotations"] = annotations
     return metadata
 
 
@@ -69,18 +65,17 @@ def namespace(settings: StackSettings) -> dict:
         psa[f"pod-security.kubernetes.io/{mode}"] = "restricted"
         psa[f"pod-security.kubernetes.io/{mode}-version"] = version
     meta_labels = {"app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi", **psa}
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": settings.kubernetes.namespace, "labels": meta_labels},
-    }
+    metadata = {"name": settings.kubernetes.namespace, "labels": meta_labels}
+    if settings.import_id("namespace"):
+        metadata["annotations"] = {PATCH_FORCE: "true"}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
 
 def service_account(settings: StackSettings) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": _metadata(settings, "ServiceAccount"),
+        "metadata": _metadata(settings, "serviceAccount"),
         # The backend never calls the Kubernetes API: no token in the pod.
         "automountServiceAccountToken": False,
     }
@@ -91,7 +86,7 @@ def deployment(settings: StackSettings) -> dict:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _metadata(settings, "Deployment"),
+        "metadata": _metadata(settings, "deployment"),
         # No `replicas`: the HorizontalPodAutoscaler owns the count, and a value here would
         # reset it on every update.
         "spec": {
@@ -111,7 +106,7 @@ def service(settings: StackSettings) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": _metadata(settings, "Service"),
+        "metadata": _metadata(settings, "service"),
         "spec": {
             "type": "ClusterIP",
             "selector": selector(settings),
@@ -132,7 +127,7 @@ def network_policy(settings: StackSettings) -> dict:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": _metadata(settings, "NetworkPolicy"),
+        "metadata": _metadata(settings, "networkPolicy"),
         "spec": {
             "podSelector": {"matchLabels": selector(settings)},
             # Ingress only: egress (database, cache, AWS APIs) is left open on purpose until
@@ -168,9 +163,13 @@ def horizontal_pod_autoscaler(settings: StackSettings) -> dict:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": _metadata(settings, "HorizontalPodAutoscaler"),
+        "metadata": _metadata(settings, "horizontalPodAutoscaler"),
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": settings.backend.name},
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": settings.object_name("deployment"),
+            },
             "minReplicas": scaling.min_replicas,
             "maxReplicas": scaling.max_replicas,
             "metrics": [
@@ -187,7 +186,7 @@ def pod_disruption_budget(settings: StackSettings) -> dict:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": _metadata(settings, "PodDisruptionBudget"),
+        "metadata": _metadata(settings, "podDisruptionBudget"),
         "spec": {
             "selector": {"matchLabels": selector(settings)},
             **budget,

@@ -80,7 +80,7 @@ def pod_template(settings: StackSettings, labels: dict, selector: dict) -> dict:
             "prometheus.io/path": backend.metrics.path,
         }
     spec = {
-        "serviceAccountName": backend.name,
+        "serviceAccountName": backend.object_name("serviceAccount"),
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": backend.termination.grace_period_seconds,

@@ -48,6 +48,7 @@ class Registration:
     inputs: dict
     protect: bool
     depends_on: list[str]
+    import_id: str = ""  # Pulumi's `import` option: the live object the first `up` takes over
 
 
 @dataclass
@@ -107,6 +108,7 @@ class _Monitor(pulumi_mocks.MockMonitor):
                     inputs=plain(rpc.deserialize_properties(request.object)),
                     protect=request.protect,
                     depends_on=sorted(request.dependencies),
+                    import_id=request.importId,
                 )
             )
         return response

@@ -64,6 +64,7 @@ def _describe(resource: Registration) -> dict:
         "name": resource.name,
         "parent": _short(resource.parent),
         "protect": resource.protect,
+        "import": resource.import_id or None,
         "inputs": resource.inputs,
     }
 
@@ -88,7 +89,8 @@ def summary(result: RunResult) -> str:
         kids = sorted(children.get(urn, []), key=lambda r: (r.type, r.name))
         for i, kid in enumerate(kids):
             last = i == len(kids) - 1
-            note = "protected" if kid.protect else ""
+            notes = [f"import {kid.import_id}"] if kid.import_id else []
+            note = ", ".join([*notes, *(["protected"] if kid.protect else [])])
             rows.append((f"{prefix}{'└─ ' if last else '├─ '}{kid.type}", kid.name, _short(kid.parent), note))
             walk(kid.urn, prefix + ("   " if last else "│  "))
 
@@ -99,13 +101,20 @@ def summary(result: RunResult) -> str:
         "",
         f"     {'Type':<{width[0]}}  {'Name':<{width[1]}}  {'Parent':<{width[2]}}  Info",
     ]
-    lines += [f" +   {t:<{width[0]}}  {n:<{width[1]}}  {p:<{width[2]}}  {i}".rstrip() for t, n, p, i in rows]
+    # `=` marks an import, as `pulumi preview` does; everything else would be created.
+    lines += [
+        f" {'=' if i.startswith('import') else '+'}   {t:<{width[0]}}  {n:<{width[1]}}  {p:<{width[2]}}  {i}".rstrip()
+        for t, n, p, i in rows
+    ]
     lines += ["", "Outputs:"]
     for name, output in result.outputs.items():
         shown = "[secret]" if output.secret else documents.to_json(output.value).strip()
         lines.append(f"    {name}: {shown}")
     counts = Counter(r.type for r in result.resources)
-    lines += ["", "Resources:", f"    + {len(result.resources) + 1} to create"]
+    imports = sum(1 for r in result.resources if r.import_id)
+    lines += ["", "Resources:", f"    + {len(result.resources) + 1 - imports} to create"]
+    if imports:
+        lines.append(f"    = {imports} to import (then updated to the program's inputs)")
     lines += [f"      {count} {kind}" for kind, count in sorted(counts.items())]
     return "\n".join(lines) + "\n"
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from settings.base import count_of
 from settings.engine import MISSING, STACK, Problem, rule
 from settings.engine import at as _at
+from settings.objects import recommended_labels
 from settings.quantity import parse_quantity
 
 INSTANCE_LABEL_LIMIT = 63
+RELEASE_LABELS = ("app.kubernetes.io/version",)
 
 
 def _register_pairs() -> None:
@@ -123,3 +125,32 @@ def instance_label_fits(environment: str, name: str) -> list[Problem]:
         f"{INSTANCE_LABEL_LIMIT} chars (is {len(instance)})"
     )
     return [Problem(_at("backend.name"), name, allowed)]
+
+
+@rule("backend.selector", "backend.name", "environment")
+def selector_fits_the_labels(selector: dict | None, name: str, environment: str) -> list[Problem]:
+    """The pods carry the recommended labels plus the selector: a selector key that is also a
+    recommended label must agree with it, and none may change with a release."""
+    if selector is None:
+        return []
+    recommended = recommended_labels(name, environment, "")
+    found = []
+    for key, value in sorted(selector.items()):
+        where = (*_at("backend.selector"), key)
+        if key in RELEASE_LABELS:
+            allowed = f"{key} changes with every release, and a Deployment's selector can never change"
+            found.append(Problem(where, value, allowed))
+        elif key in recommended and recommended[key] != value:
+            allowed = (
+                f"the pods also carry {key}: {recommended[key]} (from backend.name and environment); they must agree"
+            )
+            found.append(Problem(where, value, allowed))
+    return found
+
+
+@rule("kubernetes.adopt", "kubernetes.createNamespace")
+def adopted_namespace_is_declared(adopt: tuple, create: bool) -> list[Problem]:
+    if "namespace" not in adopt or create:
+        return []
+    allowed = "adopting the Namespace needs createNamespace: true (otherwise the program does not declare it)"
+    return [Problem(_at("kubernetes.adopt"), list(adopt), allowed)]

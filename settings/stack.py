@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, PlainValidator, SecretStr
 
 from settings.base import Bytes, DnsLabel, DnsName, Int32, Model, Text, matching
+from settings.objects import KINDS, Adopted, ObjectNames, Selector, default_selector, recommended_labels
 from settings.scaling import Autoscaling, DisruptionBudget, Rollout, TopologySpread
 from settings.workload import EnvName, Image, Metrics, PodSecurity, Probes, Resources, Termination
 
@@ -26,6 +27,10 @@ def _minor(value: object) -> str:
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     quote = " (quoted: YAML reads 1.30 as the number 1.3)" if number else ""
     raise ValueError(f'expected a Kubernetes minor version such as "1.33"{quote}')
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "_" + m[1].lower(), key)
 
 
 def minor(version: str) -> int:
@@ -46,8 +51,13 @@ class NetworkPolicy(Model):
 
 
 class Backend(Model):
-    # RFC 1035: the Service shares this name, and Service names must start with a letter.
+    # RFC 1035: the Service shares this name by default, and Service names start with a letter.
+    # Also the app.kubernetes.io/name label.
     name: DnsName = "reconciliation-backend"
+    # Per-object names (default: `name`), so a stack can match objects that already run.
+    names: ObjectNames = ObjectNames()
+    # The pods' selector (default: the name and instance labels). Immutable on a live Deployment.
+    selector: Selector | None = None
     image: Image
     # Container port: above 1023 because the process runs unprivileged.
     port: Int32 = Field(8000, ge=1024, le=65535)
@@ -64,6 +74,10 @@ class Backend(Model):
     termination: Termination = Termination()
     network_policy: NetworkPolicy
     tmp_size_limit: Bytes = "64Mi"
+
+    def object_name(self, key: str) -> str:
+        """The name of the object ``key`` (a key of settings.objects.KINDS, not the Namespace)."""
+        return getattr(self.names, _snake(key)) or self.name
 
 
 class ProviderBehavior(Model):
@@ -101,6 +115,8 @@ class Kubernetes(Model):
         Annotated[str, matching(_PSA_VERSION, "latest or a Kubernetes minor such as v1.33")] | None
     ) = None
     provider: ProviderBehavior = ProviderBehavior()
+    # Live objects the next `pulumi up` takes over (Pulumi's `import` option) instead of creating.
+    adopt: Adopted = ()
 
     @property
     def pod_security(self) -> str:
@@ -121,3 +137,24 @@ class StackSettings(Model):
     backend: Backend
     # Whole kubeconfig, only ever as a Pulumi secret; unset means the local kubeconfig file.
     kubeconfig: SecretStr | None = None
+
+    @property
+    def pod_selector(self) -> dict[str, str]:
+        return dict(self.backend.selector or default_selector(self.backend.name, self.environment))
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The recommended labels plus the selector: every object's labels and the pods'."""
+        recommended = recommended_labels(self.backend.name, self.environment, self.backend.image.version)
+        return {**recommended, **self.pod_selector}
+
+    def object_name(self, key: str) -> str:
+        return self.kubernetes.namespace if key == "namespace" else self.backend.object_name(key)
+
+    def import_id(self, key: str) -> str | None:
+        """Pulumi's import ID of ``key`` when the stack adopts it: the name of a Namespace,
+        ``<namespace>/<name>`` of anything in one."""
+        if key not in self.kubernetes.adopt:
+            return None
+        name = self.object_name(key)
+        return name if KINDS[key] == "Namespace" else f"{self.kubernetes.namespace}/{name}"

@@ -260,7 +260,7 @@ def test_a_kubeconfig_path_is_refused_even_as_a_secret() -> None:
         {"backend.rollout": {"maxSurge": 0, "maxUnavailable": 1}, "backend.disruptionBudget": {"minAvailable": "50%"}},
         {"kubernetes.podSecurityVersion": "latest"},
         {"kubernetes.podSecurityVersion": "v1.25"},
-        {"kubernetes.namespace": "kube-system", "kubernetes.createNamespace": False},
+        {"kubernetes.namespace": "kube-system", "kubernetes.createNamespace": False, "kubernetes.adopt": []},
         {"backend.metrics": {"scrape": False, "prometheusNamespace": "elsewhere"}},
         {"backend.termination": {"gracePeriodSeconds": 15, "preStopSleepSeconds": 5}},
     ],

@@ -6,6 +6,7 @@ import pytest
 from helpers import validated
 
 from components import manifests, pod
+from settings.objects import KINDS
 from settings.stack import StackSettings
 
 BUILDERS = (
@@ -17,6 +18,7 @@ BUILDERS = (
     (manifests.horizontal_pod_autoscaler, "autoscaling/v2", "HorizontalPodAutoscaler"),
     (manifests.pod_disruption_budget, "policy/v1", "PodDisruptionBudget"),
 )
+KEY_OF = {kind: key for key, kind in KINDS.items()}
 
 
 def _settings(stack: str, changes: dict | None = None) -> StackSettings:
@@ -33,7 +35,7 @@ def test_every_builder_returns_a_complete_manifest(builder, api_version: str, ki
     if kind == "Namespace":
         assert manifest["metadata"]["name"] == settings.kubernetes.namespace
     else:
-        assert manifest["metadata"]["name"] == settings.backend.name
+        assert manifest["metadata"]["name"] == settings.object_name(KEY_OF[kind])
         assert manifest["metadata"]["namespace"] == settings.kubernetes.namespace
         assert manifest["metadata"]["labels"] == manifests.labels(settings)
     assert set(manifest) - {"apiVersion", "kind", "metadata"} == (
@@ -76,7 +78,7 @@ def test_checkov_skips_follow_the_image_pinning() -> None:
     cached = _settings("prod", {**digest, "backend.image.pullPolicy": "IfNotPresent"})
     assert [s.split("=")[0] for s in manifests.checkov_skips(cached, "Deployment")] == ["CKV_K8S_15"]
     assert manifests.checkov_skips(tagged, "Service") == []
-    annotations = manifests.deployment(tagged)["metadata"]["annotations"]
+    annotations = manifests.deployment(_settings("dev"))["metadata"]["annotations"]
     assert annotations == {"checkov.io/skip1": manifests.checkov_skips(tagged, "Deployment")[0]}
 
 

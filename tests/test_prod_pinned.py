@@ -16,7 +16,7 @@ PROD_DEPLOYMENT_SPEC = yaml.safe_load(
 progressDeadlineSeconds: 600
 revisionHistoryLimit: 10
 selector:
-  matchLabels: {app.kubernetes.io/instance: reconciliation-backend-prod, app.kubernetes.io/name: reconciliation-backend}
+  matchLabels: {app: backend}
 strategy:
   type: RollingUpdate
   rollingUpdate: {maxSurge: 25%, maxUnavailable: 0}
@@ -24,16 +24,17 @@ template:
   metadata:
     annotations: {prometheus.io/path: /api/metrics, prometheus.io/port: '8000', prometheus.io/scrape: 'true'}
     labels:
+      app: backend
       app.kubernetes.io/component: backend
-      app.kubernetes.io/instance: reconciliation-backend-prod
+      app.kubernetes.io/instance: backend-prod
       app.kubernetes.io/managed-by: pulumi
-      app.kubernetes.io/name: reconciliation-backend
+      app.kubernetes.io/name: backend
       app.kubernetes.io/part-of: reconciliation-platform
       app.kubernetes.io/version: 1.4.2
   spec:
     automountServiceAccountToken: false
     enableServiceLinks: false
-    serviceAccountName: reconciliation-backend
+    serviceAccountName: backend
     terminationGracePeriodSeconds: 30
     securityContext:
       fsGroup: 10001
@@ -82,18 +83,14 @@ template:
       volumeMounts: [{mountPath: /tmp, name: tmp}]
     topologySpreadConstraints:
     - labelSelector:
-        matchLabels:
-          app.kubernetes.io/instance: reconciliation-backend-prod
-          app.kubernetes.io/name: reconciliation-backend
+        matchLabels: {app: backend}
       matchLabelKeys: [pod-template-hash]
       maxSkew: 1
       nodeTaintsPolicy: Honor
       topologyKey: topology.kubernetes.io/zone
       whenUnsatisfiable: ScheduleAnyway
     - labelSelector:
-        matchLabels:
-          app.kubernetes.io/instance: reconciliation-backend-prod
-          app.kubernetes.io/name: reconciliation-backend
+        matchLabels: {app: backend}
       matchLabelKeys: [pod-template-hash]
       maxSkew: 1
       nodeTaintsPolicy: Honor
@@ -169,12 +166,7 @@ def test_prod_network_policy_admits_only_ingress_and_monitoring() -> None:
 def test_prod_budget_and_autoscaler_are_pinned() -> None:
     assert _inputs("policy/v1:PodDisruptionBudget")["spec"] == {
         "minAvailable": 1,
-        "selector": {
-            "matchLabels": {
-                "app.kubernetes.io/instance": "reconciliation-backend-prod",
-                "app.kubernetes.io/name": "reconciliation-backend",
-            }
-        },
+        "selector": {"matchLabels": {"app": "backend"}},
         "unhealthyPodEvictionPolicy": "AlwaysAllow",
     }
     hpa = _inputs("autoscaling/v2:HorizontalPodAutoscaler")["spec"]

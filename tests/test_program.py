@@ -67,10 +67,10 @@ def test_everything_lands_in_the_stack_namespace(result: RunResult, settings: St
             assert resource.inputs["metadata"]["namespace"] == settings.kubernetes.namespace
 
 
-def test_selectors_agree_across_every_resource(result: RunResult) -> None:
+def test_selectors_agree_across_every_resource(result: RunResult, settings: StackSettings) -> None:
     deployment = _spec(result, "apps/v1:Deployment")
     selector = deployment["selector"]["matchLabels"]
-    assert set(selector) == {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
+    assert selector == settings.pod_selector
     assert selector.items() <= deployment["template"]["metadata"]["labels"].items()
     assert _spec(result, "core/v1:Service")["selector"] == selector
     assert _spec(result, "policy/v1:PodDisruptionBudget")["selector"] == {"matchLabels": selector}
@@ -80,6 +80,7 @@ def test_selectors_agree_across_every_resource(result: RunResult) -> None:
     target = _spec(result, "autoscaling/v2:HorizontalPodAutoscaler")["scaleTargetRef"]
     deployment_meta = result.one("kubernetes:apps/v1:Deployment").inputs["metadata"]
     assert target == {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_meta["name"]}
+    assert deployment_meta["name"] == settings.object_name("deployment")
 
 
 def test_recommended_labels(result: RunResult, settings: StackSettings) -> None:
@@ -91,6 +92,7 @@ def test_recommended_labels(result: RunResult, settings: StackSettings) -> None:
         "app.kubernetes.io/part-of": "reconciliation-platform",
         "app.kubernetes.io/managed-by": "pulumi",
         "app.kubernetes.io/version": settings.backend.image.version,
+        **settings.pod_selector,
     }
     assert _pod(result)["metadata"]["labels"] == labels
 
@@ -290,8 +292,8 @@ def test_dev_is_small_and_drainable() -> None:
 def test_an_existing_namespace_is_used_not_created() -> None:
     from helpers import run_changed
 
-    result = run_changed("prod", {"kubernetes.createNamespace": False}).execute()
+    result = run_changed("prod", {"kubernetes.createNamespace": False, "kubernetes.adopt": ["deployment"]}).execute()
     assert result.by_type("kubernetes:core/v1:Namespace") == []
     deployment = result.one("kubernetes:apps/v1:Deployment")
-    assert deployment.inputs["metadata"]["namespace"] == "reconciliation"
+    assert deployment.inputs["metadata"]["namespace"] == "reconciliation-platform"
     assert all("Namespace" not in dep for dep in deployment.depends_on)

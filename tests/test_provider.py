@@ -19,7 +19,7 @@ PROVIDER = "pulumi:providers:kubernetes"
 PROD_PROVIDER_INPUTS = {
     "context": "reconciliation-prod",
     "clusterIdentifier": "reconciliation-prod",
-    "namespace": "reconciliation",
+    "namespace": "reconciliation-platform",
     "kubeconfig": "",
     "enableServerSideApply": "true",
     "deleteUnreachable": "false",

@@ -184,7 +184,12 @@ def test_summary_is_shaped_like_a_preview(result: RunResult) -> None:
     assert f"Offline preview of stack '{result.stack}'" in text
     assert "reconciliation:backend:BackendService" in text
     assert "└─ kubernetes:" in text
-    assert f"+ {len(result.resources) + 1} to create" in text
+    imports = [r for r in result.resources if r.import_id]
+    assert f"+ {len(result.resources) + 1 - len(imports)} to create" in text
+    for resource in imports:  # each adopted object is shown as an import, with its live ID
+        (row,) = [line for line in text.splitlines() if f" {resource.type} " in line]
+        assert row.startswith(" =   ")
+        assert f"import {resource.import_id}" in row
 
 
 @pytest.mark.parametrize(

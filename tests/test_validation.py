@@ -89,8 +89,8 @@ RULES = {
         "dev",
         {"backend.replicas": 3},
         f"{NS}:backend.replicas = 3: unknown key; allowed keys: autoscaling, disruptionBudget, env, image, "
-        "metrics, name, networkPolicy, port, probes, resources, rollout, security, servicePort, termination, "
-        "tmpSizeLimit, topologySpread",
+        "metrics, name, names, networkPolicy, port, probes, resources, rollout, security, selector, servicePort, "
+        "termination, tmpSizeLimit, topologySpread",
     ),
     "unknown nested key": (
         "prod",

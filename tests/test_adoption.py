@@ -1,0 +1,156 @@
+"""Names, selector and adoption: prod takes over the running platform's objects without a replace."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import problems, run_changed
+
+from offline.harness import RunResult, run_stack
+from settings.stack import StackSettings
+
+NS = "reconciliation-platform"
+PATCH_FORCE = "pulumi.com/patchForce"
+
+
+def _kubernetes(result: RunResult) -> list:
+    return [r for r in result.resources if r.type.startswith("kubernetes:")]
+
+
+def test_every_import_id_is_the_object_it_declares(result: RunResult, settings: StackSettings) -> None:
+    # A different name or namespace than the live object's would create a second object, or
+    # replace the adopted one: the ID is never written by hand, always derived.
+    for resource in _kubernetes(result):
+        metadata = resource.inputs["metadata"]
+        expected = (
+            metadata["name"]
+            if resource.inputs["kind"] == "Namespace"
+            else f"{metadata['namespace']}/{metadata['name']}"
+        )
+        adopted = bool(resource.import_id)
+        assert resource.import_id == (expected if adopted else "")
+        assert (metadata.get("annotations", {}).get(PATCH_FORCE) == "true") is adopted
+    assert len([r for r in _kubernetes(result) if r.import_id]) == len(settings.kubernetes.adopt)
+
+
+def test_no_two_objects_of_one_kind_share_a_name(result: RunResult) -> None:
+    keys = [
+        (r.inputs["kind"], r.inputs["metadata"].get("namespace"), r.inputs["metadata"]["name"])
+        for r in _kubernetes(result)
+    ]
+    assert len(keys) == len(set(keys))
+
+
+def test_prod_matches_the_running_platform() -> None:
+    result = run_stack("prod")
+    names = {r.inputs["kind"]: r.inputs["metadata"]["name"] for r in _kubernetes(result)}
+    assert names == {
+        "Namespace": "reconciliation-platform",
+        "ServiceAccount": "backend",
+        "Deployment": "backend",
+        "Service": "backend",
+        "NetworkPolicy": "backend",
+        "HorizontalPodAutoscaler": "backend-hpa",
+        "PodDisruptionBudget": "backend-pdb",
+    }
+    deployment = result.one("kubernetes:apps/v1:Deployment").inputs
+    assert deployment["spec"]["selector"] == {"matchLabels": {"app": "backend"}}
+    for labels in (deployment["metadata"]["labels"], deployment["spec"]["template"]["metadata"]["labels"]):
+        assert labels["app"] == "backend"
+        assert labels["app.kubernetes.io/name"] == "backend"
+        assert labels["app.kubernetes.io/managed-by"] == "pulumi"
+    imports = {r.inputs["kind"]: r.import_id for r in _kubernetes(result) if r.import_id}
+    assert imports == {
+        "Namespace": "reconciliation-platform",
+        "Deployment": "reconciliation-platform/backend",
+        "Service": "reconciliation-platform/backend",
+        "HorizontalPodAutoscaler": "reconciliation-platform/backend-hpa",
+        "PodDisruptionBudget": "reconciliation-platform/backend-pdb",
+    }
+    namespace = result.one("kubernetes:core/v1:Namespace")
+    assert namespace.protect is True  # adopted and still protected in production
+
+
+def test_dev_keeps_its_derived_names_and_adopts_nothing() -> None:
+    result = run_stack("dev")
+    assert {r.inputs["metadata"]["name"] for r in _kubernetes(result) if r.inputs["kind"] != "Namespace"} == {
+        "reconciliation-backend"
+    }
+    assert result.one("kubernetes:apps/v1:Deployment").inputs["spec"]["selector"] == {
+        "matchLabels": {
+            "app.kubernetes.io/name": "reconciliation-backend",
+            "app.kubernetes.io/instance": "reconciliation-backend-dev",
+        }
+    }
+    assert not any(r.import_id for r in result.resources)
+
+
+def test_after_adoption_the_setting_goes_and_nothing_else_changes() -> None:
+    adopted, settled = run_stack("prod"), run_changed("prod", {"kubernetes.adopt": []}).execute()
+    assert not any(r.import_id for r in settled.resources)
+
+    def without_force(resource) -> dict:
+        inputs = resource.inputs
+        annotations = {k: v for k, v in inputs["metadata"].get("annotations", {}).items() if k != PATCH_FORCE}
+        metadata = {k: v for k, v in inputs["metadata"].items() if k != "annotations"}
+        return {**inputs, "metadata": {**metadata, **({"annotations": annotations} if annotations else {})}}
+
+    def by_kind(resources: list) -> dict:
+        return {r.inputs["kind"]: r for r in resources}
+
+    assert {k: without_force(r) for k, r in by_kind(_kubernetes(adopted)).items()} == {
+        k: r.inputs for k, r in by_kind(_kubernetes(settled)).items()
+    }
+
+
+REFUSED = {
+    "a selector on the release version": (
+        {"backend.selector": {"app.kubernetes.io/version": "1.4.2"}},
+        f'{NS}:backend.selector["app.kubernetes.io/version"] = "1.4.2": app.kubernetes.io/version changes with '
+        "every release, and a Deployment's selector can never change",
+    ),
+    "a selector that contradicts a recommended label": (
+        {"backend.selector": {"app.kubernetes.io/name": "api"}},
+        f'{NS}:backend.selector["app.kubernetes.io/name"] = "api": the pods also carry app.kubernetes.io/name: '
+        "backend (from backend.name and environment); they must agree",
+    ),
+    "a malformed label key": (
+        {"backend.selector": {"-app": "backend"}},
+        f'{NS}:backend.selector.-app = "-app": expected a label key such as app or app.kubernetes.io/name',
+    ),
+    "a malformed label value": (
+        {"backend.selector": {"app": "back end"}},
+        f'{NS}:backend.selector.app = "back end": expected a label value: at most 63 letters, digits, '
+        "'-', '_' or '.'",
+    ),
+    "an empty selector": (
+        {"backend.selector": {}},
+        f"{NS}:backend.selector = {{}}: Dictionary should have at least 1 item after validation, not 0",
+    ),
+    "a Service name that is no DNS label": (
+        {"backend.names": {"service": "Backend_API"}},
+        f'{NS}:backend.names.service = "Backend_API": expected an RFC 1035 name: a lower-case letter, then letters, '
+        "digits or '-', 1-63 chars",
+    ),
+    "adopting a namespace the stack does not declare": (
+        {"kubernetes.createNamespace": False},
+        f'{NS}:kubernetes.adopt = ["namespace", "deployment", "service", "horizontalPodAutoscaler", '
+        '"podDisruptionBudget"]: adopting the Namespace needs createNamespace: true (otherwise the program does not '
+        "declare it)",
+    ),
+    "adopting one object twice": (
+        {"kubernetes.adopt": ["deployment", "deployment"]},
+        f'{NS}:kubernetes.adopt = ["deployment", "deployment"]: each object may appear once, got deployment, '
+        "deployment",
+    ),
+    "adopting something the stack does not have": (
+        {"kubernetes.adopt": ["ingress"]},
+        f"{NS}:kubernetes.adopt[0] = \"ingress\": Input should be 'namespace', 'serviceAccount', 'deployment', "
+        "'service', 'networkPolicy', 'horizontalPodAutoscaler' or 'podDisruptionBudget'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_refused(case: str) -> None:
+    changes, expected = REFUSED[case]
+    assert problems(run_changed("prod", changes)) == [expected]

@@ -3,6 +3,7 @@
 # skipped when requirements are unchanged), so on a fresh machine with Python 3 it is all you run.
 #
 #   ./tasks.sh render [stack] [--out DIR]   render a stack offline (default: dev) into build/render/<stack>
+#   ./tasks.sh compare [stack] --live DIR   compare the render with exported live objects (default: prod)
 #   ./tasks.sh test [pytest args]           lint, format check, tests with the coverage gate
 #   ./tasks.sh bench                        render/import/test-suite timings for the README
 #   ./tasks.sh fmt                          apply ruff fixes and formatting
@@ -56,6 +57,13 @@ case "${1:-}" in
     stack=dev
     if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then stack=$1; shift; fi
     exec "$VENV/bin/python" -m offline.render --stack "$stack" "$@"
+    ;;
+  compare)
+    program_env
+    shift
+    stack=prod
+    if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then stack=$1; shift; fi
+    exec "$VENV/bin/python" -m offline.compare --stack "$stack" "$@"
     ;;
   test)
     program_env

@@ -51,19 +51,13 @@ PY
 program_env() { ensure_venv "$VENV" requirements.txt requirements-dev.txt; }
 
 case "${1:-}" in
-  render)
+  render | compare)
+    # The first word that is not an option names the stack: dev to render, prod to compare.
     program_env
-    shift
-    stack=dev
+    command=$1; shift
+    stack=dev; [ "$command" = compare ] && stack=prod
     if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then stack=$1; shift; fi
-    exec "$VENV/bin/python" -m offline.render --stack "$stack" "$@"
-    ;;
-  compare)
-    program_env
-    shift
-    stack=prod
-    if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then stack=$1; shift; fi
-    exec "$VENV/bin/python" -m offline.compare --stack "$stack" "$@"
+    exec "$VENV/bin/python" -m "offline.$command" --stack "$stack" "$@"
     ;;
   test)
     program_env

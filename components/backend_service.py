@@ -12,6 +12,7 @@ from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
 from components import manifests
 from settings.stack import StackSettings
 
+SERVER_ALLOCATED = ["spec.clusterIP", "spec.clusterIPs"]
 # Each object after the ServiceAccount, by its settings key: builder and resource class.
 _OBJECTS = (
     ("service", manifests.service, Service),
@@ -58,7 +59,12 @@ class BackendService(pulumi.ComponentResource):
         )
         for key, builder, kind in _OBJECTS:
             spec = builder(settings)
-            kind(name, metadata=spec["metadata"], spec=spec["spec"], opts=self._options(settings, key, depends_on))
+            opts = self._options(settings, key, depends_on)
+            if kind is Service:
+                # The API server allocates the cluster IP; the provider treats a change of it as
+                # a replace, and an imported Service's stored inputs hold the live one.
+                opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=SERVER_ALLOCATED))
+            kind(name, metadata=spec["metadata"], spec=spec["spec"], opts=opts)
 
         self.namespace = settings.kubernetes.namespace
         self.deployment_name = settings.object_name("deployment")

@@ -114,7 +114,10 @@ def service(settings: StackSettings) -> dict:
                 {
                     "name": PORT_NAME,
                     "port": settings.backend.service_port,
-                    "targetPort": PORT_NAME,
+                    # The number, not the port's name: pods that run before this program (an
+                    # adopted platform, a rollback) may not name their port, and a Service
+                    # pointing at a name they lack has no endpoints.
+                    "targetPort": settings.backend.port,
                     "protocol": "TCP",
                 }
             ],

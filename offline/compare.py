@@ -2,14 +2,17 @@
 
     python -m offline.compare --stack prod --live DIR [--stack-file FILE]
 
-``DIR`` holds what ``kubectl get ... -o yaml`` printed (one object, several documents, or a
-``kind: List``). Each rendered object is matched to the live one of the same kind, namespace and
-name; fields the API server sets or defaults are ignored. For each object the report says whether
-the first ``pulumi up`` would import it, create it or replace it, and lists every field it would
-change (``~ path: live -> program``) and every live field it leaves as it is (``kept``). A change
-that makes Kubernetes or the provider replace the object (an immutable selector, a name) is marked
-``REPLACE``: that is an outage, and the exit code is 1. So is an adopted object that is not live,
-or a live one the stack would create anyway (the create fails: it exists).
+``DIR`` holds what ``kubectl get ... -o yaml --show-managed-fields`` printed (one object, several
+documents, or a ``kind: List``). Each rendered object is matched to the live one of the same kind,
+namespace and name; fields the API server sets, or defaults and still holds at the default, are
+ignored (``offline.live``). For each object the report says whether the first ``pulumi up`` would
+import, create or replace it, and lists every field it changes (``~ path: live -> program``), every
+live field a kubectl apply owns that the program does not set (``-``: pulumi-kubernetes takes
+kubectl's fields over before its first server-side apply, so they are removed), and every other
+live field it leaves as it is (``kept``). A change of an immutable field (a Deployment's selector,
+added, removed or changed) is ``REPLACE``: an outage. Exit code 1 for a replace or a problem: an
+adopted object that is not live, a live one the stack would create anyway, another live object of
+a kind the stack declares, an export without managed fields, or ``spec.replicas`` owned by kubectl.
 """
 
 from __future__ import annotations
@@ -23,46 +26,19 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 
-from offline import documents
+from offline import documents, live
 from offline.harness import ROOT, read_stack_file, run_stack, to_wire
 from settings.quantity import parse_quantity
 
-# Fields the API server owns or fills in: never a difference the program makes. `*` is any
-# list index or map key.
-SERVER_SET = (
-    "status",
-    "metadata.uid",
-    "metadata.resourceVersion",
-    "metadata.generation",
-    "metadata.creationTimestamp",
-    "metadata.managedFields",
-    "metadata.selfLink",
-    'metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]',
-    'metadata.annotations["deployment.kubernetes.io/revision"]',
-    'metadata.labels["kubernetes.io/metadata.name"]',
-    "spec.finalizers",
-    "spec.template.metadata.creationTimestamp",
-    "spec.template.spec.dnsPolicy",
-    "spec.template.spec.restartPolicy",
-    "spec.template.spec.schedulerName",
-    "spec.template.spec.securityContext",
-    "spec.template.spec.containers[*].terminationMessagePath",
-    "spec.template.spec.containers[*].terminationMessagePolicy",
-    "spec.clusterIP",
-    "spec.clusterIPs",
-    "spec.ipFamilies",
-    "spec.ipFamilyPolicy",
-    "spec.internalTrafficPolicy",
-    "spec.sessionAffinity",
-    # Defaults the API server writes into every probe.
-    "*.httpGet.scheme",
-    "*.successThreshold",
-)
-# Changes Kubernetes refuses in place (or the provider replaces on), by kind: the object would be
-# deleted and created again.
-IMMUTABLE = {"Deployment": ("spec.selector",), "Service": ("spec.clusterIP",)}
+# Changes Kubernetes refuses in place, by kind: the object would be deleted and created again.
+IMMUTABLE = {"Deployment": ("spec.selector",)}
+# Values compared by what they mean, not how they are written: quantities (the API server
+# writes `0.5` back as `500m`) and int-or-string ports.
+QUANTITY_KEYS = ("cpu", "memory", "ephemeral-storage", "sizeLimit")
+PORT_KEYS = ("port", "targetPort", "containerPort")
+# The field a kubectl apply may own that the first `up` must not remove: the HPA's pod count.
+HANDED_TO_THE_HPA = "spec.replicas"
 
 
 @dataclass
@@ -75,124 +51,144 @@ class Report:
     replaces: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
     unmanaged: bool = False
 
 
-def load_live(folder: Path) -> dict[tuple[str, str], dict]:
-    """Every object in the YAML or JSON files of ``folder``, by (kind, namespace/name)."""
-    found = {}
-    for path in sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml", ".json")):
-        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            items = document.get("items", []) if isinstance(document, dict) and document.get("kind") == "List" else []
-            for item in items or ([document] if isinstance(document, dict) else []):
-                found[(item.get("kind", ""), _key(item))] = item
-    return found
-
-
-def _key(manifest: dict) -> str:
-    metadata = manifest.get("metadata", {})
-    namespace = metadata.get("namespace")
-    return f"{namespace}/{metadata.get('name')}" if namespace else str(metadata.get("name"))
-
-
-def _matches(path: str, patterns: tuple[str, ...]) -> bool:
-    generic = re.sub(r"\[[^\]]*\]", "[*]", path)
-    return any(
-        path.endswith(p[1:]) if p.startswith("*.") else c == p or c.startswith((p + ".", p + "["))
-        for p in patterns
-        for c in (path, generic)
-    )
-
-
-def _step(path: str, key: Any) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    if isinstance(key, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", key):
-        return f"{path}.{key}" if path else key
-    return f"{path}[{json.dumps(key)}]"
-
-
-def _same(desired: Any, live: Any) -> bool:
-    if desired == live:
+def _same(path: str, desired: Any, have: Any) -> bool:
+    if desired == have:
         return True
-    # Quantities and int-or-strings: the API server rewrites `0.5` as `500m`, `8000` as 8000.
-    try:
-        return parse_quantity(str(desired)) == parse_quantity(str(live))
-    except ValueError:
-        return str(desired) == str(live)
+    last = re.split(r"[.\[]", path)[-1]
+    if last in PORT_KEYS:
+        return str(desired) == str(have)
+    if last in QUANTITY_KEYS:
+        try:
+            return parse_quantity(str(desired)) == parse_quantity(str(have))
+        except ValueError:
+            return False
+    return False
 
 
-def _by_name(items: list) -> dict | None:
-    """Containers, ports, env and volumes by their names, when every item has a distinct one."""
-    names = [item.get("name") if isinstance(item, dict) else None for item in items]
-    if not items or None in names or len(set(names)) != len(items):
+def _item_key(desired: list, have: list) -> str | None:
+    """The first identifying key every item of both lists carries, distinct within each list."""
+    items = [*desired, *have]
+    if not desired or not have or not all(isinstance(item, dict) for item in items):
         return None
-    return dict(zip(names, items, strict=True))
+    for key in live.ITEM_KEYS:
+        if all(key in item for item in items) and all(
+            len({json.dumps(item[key]) for item in side}) == len(side) for side in (desired, have)
+        ):
+            return key
+    return None
 
 
-def diff(desired: Any, live: Any, path: str, report: Report, immutable: tuple[str, ...]) -> None:
-    """Record in ``report`` how ``live`` would change to become ``desired``, and what it keeps."""
-    if isinstance(desired, dict) and isinstance(live, dict):
-        for key in sorted(set(desired) | set(live), key=str):
-            where = _step(path, key)
-            if key not in desired:
-                _keep(live[key], where, report)
-            elif key not in live:
-                _change(report, where, "(unset)", desired[key], immutable)
-            else:
-                diff(desired[key], live[key], where, report, immutable)
+@dataclass
+class _Context:
+    report: Report
+    immutable: tuple[str, ...]
+    owned: set[str] | None  # what kubectl owns (None: unknown)
+
+
+def _children(desired: Any, have: Any) -> tuple[dict, dict, Any] | None:
+    """Both sides as {key: child} with how a key extends the path, when they are containers of one
+    shape: maps by key, keyed lists by item name, other lists of one length by position."""
+    if isinstance(desired, dict) and isinstance(have, dict):
+        return desired, have, live.step
+    if isinstance(desired, list) and isinstance(have, list):
+        key = _item_key(desired, have)
+        if key is not None:
+            named = ({str(item[key]): item for item in side} for side in (desired, have))
+            return (*named, lambda path, name: f"{path}[{name}]")
+        if len(desired) == len(have):
+            return dict(enumerate(desired)), dict(enumerate(have)), live.step
+    return None
+
+
+def diff(desired: Any, have: Any, path: str, context: _Context) -> None:
+    """Record how ``have`` (live) would change to become ``desired``, and what it keeps."""
+    children = _children(desired, have)
+    if children is None:
+        if not _same(path, desired, have):
+            _change(context, path, json.dumps(have, sort_keys=True), desired)
         return
-    if isinstance(desired, list) and isinstance(live, list):
-        named_desired, named_live = _by_name(desired), _by_name(live)
-        if named_desired is not None and named_live is not None and set(named_desired) == set(named_live):
-            for name in named_desired:
-                diff(named_desired[name], named_live[name], f"{path}[{name}]", report, immutable)
-            return
-        if len(desired) == len(live):
-            for index, (want, have) in enumerate(zip(desired, live, strict=True)):
-                diff(want, have, _step(path, index), report, immutable)
-            return
-    if not _same(desired, live):
-        _change(report, path, json.dumps(live, sort_keys=True), desired, immutable)
+    wanted, present, step = children
+    for key in sorted(set(wanted) | set(present), key=lambda k: (str(type(k)), k)):
+        where = step(path, key)
+        if key not in wanted:
+            _keep(present[key], where, context)
+        elif key not in present:
+            _change(context, where, "(unset)", wanted[key])
+        else:
+            diff(wanted[key], present[key], where, context)
 
 
-def _keep(live: Any, path: str, report: Report) -> None:
-    """Record what the program does not set and the server did not default: it stays as it is."""
-    if _matches(path, SERVER_SET):
+def _keep(have: Any, path: str, context: _Context) -> None:
+    """A live field the program does not set: kept, unless kubectl owns it (the first `up` then
+    removes it) or it sits under an immutable field (a replace)."""
+    if live.matches(path, live.SERVER_SET) or live.server_default(path, have):
         return
-    if isinstance(live, dict) and live:
-        for key in sorted(live, key=str):
-            _keep(live[key], _step(path, key), report)
+    if isinstance(have, dict) and have:
+        for key in sorted(have, key=str):
+            _keep(have[key], live.step(path, key), context)
+        return
+    value = json.dumps(have, sort_keys=True)
+    report = context.report
+    if live.matches(path, context.immutable):
+        report.replaces.append(f"{path}: {value} -> (unset) (immutable: the object is deleted and created again)")
+    elif context.owned is not None and live.generic(path) in context.owned:
+        report.removed.append(f"{path} = {value}")
+        if path == HANDED_TO_THE_HPA:
+            report.problems.append(
+                f"{path} is owned by kubectl: the first `up` would remove it and the Deployment would drop to 1 "
+                "pod; hand it to the HPA first (runbook, step 2)"
+            )
     else:
-        report.kept.append(f"{path} = {json.dumps(live, sort_keys=True)}")
+        report.kept.append(f"{path} = {value}")
 
 
-def _change(report: Report, path: str, before: str, after: Any, immutable: tuple[str, ...]) -> None:
+def _change(context: _Context, path: str, before: str, after: Any) -> None:
     line = f"{path}: {before} -> {json.dumps(after, sort_keys=True)}"
-    if _matches(path, immutable):
-        report.replaces.append(f"{line} (immutable: the object is deleted and created again)")
+    if live.matches(path, context.immutable):
+        context.report.replaces.append(f"{line} (immutable: the object is deleted and created again)")
     else:
-        report.changes.append(line)
+        context.report.changes.append(line)
 
 
-def compare(manifests: list[tuple[dict, str]], live: dict[tuple[str, str], dict]) -> list[Report]:
+def compare(manifests: list[tuple[dict, str]], exported: dict[tuple[str, str], dict]) -> list[Report]:
     """One report per rendered manifest (with its import ID), then one per unmatched live object."""
-    reports = []
+    reports, declared = [], {manifest["kind"] for manifest, _ in manifests}
     for manifest, import_id in manifests:
-        kind, key = manifest["kind"], _key(manifest)
-        have = live.pop((kind, key), None)
+        kind, key = manifest["kind"], live.object_key(manifest)
+        have = exported.pop((kind, key), None)
         report = Report(kind, key, import_id, have is not None)
-        if have is None and import_id:
-            report.problems.append(f"adopted (import {import_id}) but not among the live objects")
-        elif have is not None and not import_id:
-            report.problems.append("live already, but not adopted: creating it fails (add it to kubernetes.adopt)")
-        if have is not None:
-            desired = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
-            have = {k: v for k, v in have.items() if k not in ("apiVersion", "kind")}
-            diff(desired, have, "", report, IMMUTABLE.get(kind, ()))
         reports.append(report)
-    # Exported but not declared: informational, the program never touches them.
-    reports += [Report(kind, key, "", True, unmanaged=True) for kind, key in sorted(live)]
+        if have is None:
+            if import_id:
+                report.problems.append(f"adopted (import {import_id}) but not among the live objects")
+            continue
+        if not import_id:
+            report.problems.append("live already, but not adopted: creating it fails (add it to kubernetes.adopt)")
+        if have.get("apiVersion") != manifest["apiVersion"]:
+            report.problems.append(
+                f"exported as {have.get('apiVersion')}, declared as {manifest['apiVersion']}: export that version "
+                "(kubectl get <resource>.<version>.<group>) to compare field by field"
+            )
+        owned = live.kubectl_owned(have)
+        if owned is None and import_id:
+            report.problems.append(
+                "exported without managed fields: export with --show-managed-fields, or nothing shows which live "
+                "fields the first `up` removes"
+            )
+        desired = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+        have = {k: v for k, v in have.items() if k not in ("apiVersion", "kind")}
+        diff(desired, have, "", _Context(report, IMMUTABLE.get(kind, ()), owned))
+    for kind, key in sorted(exported):
+        report = Report(kind, key, "", True, unmanaged=True)
+        if kind in declared:
+            # Another object of a kind the stack declares: it would run beside the declared one (a
+            # second Deployment, in another namespace or under another name).
+            report.problems.append(f"live, but not the {kind} the stack declares: check the stack's names")
+        reports.append(report)
     return reports
 
 
@@ -204,11 +200,12 @@ def format_reports(stack: str, folder: Path, reports: list[Report]) -> str:
         lines.append(f"{action:<9} {r.kind} {r.key}" + (f"  (import {r.import_id})" if r.import_id else ""))
         lines += [f"    !! REPLACE {line}" for line in r.replaces]
         lines += [f"    ~ {line}" for line in r.changes]
+        lines += [f"    - {line} (owned by kubectl: removed)" for line in r.removed]
         lines += [f"    kept: {line}" for line in r.kept]
         lines += [f"    problem: {line}" for line in r.problems]
     replaced = sum(1 for r in reports if r.replaces)
     problems = sum(len(r.problems) for r in reports)
-    changed = sum(1 for r in reports if r.changes)
+    changed = sum(1 for r in reports if r.changes or r.removed)
     lines += ["", f"{replaced} replaced, {changed} changed in place, {problems} problems"]
     return "\n".join(lines) + "\n"
 
@@ -225,13 +222,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         result = run_stack(args.stack, *to_wire(read_stack_file(stack_file)))
-        live = load_live(args.live)
-    except (pulumi.RunError, ValueError, yaml.YAMLError) as error:
+        exported = live.load(args.live)
+    except (pulumi.RunError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     kubernetes = sorted((r for r in result.resources if documents.is_kubernetes(r)), key=documents.manifest_filename)
-    manifests = [(documents.manifest(r), r.import_id) for r in kubernetes]
-    reports = compare(manifests, live)
+    reports = compare([(documents.manifest(r), r.import_id) for r in kubernetes], exported)
     print(format_reports(args.stack, args.live, reports), end="")
     return 1 if any(r.replaces or r.problems for r in reports) else 0
 

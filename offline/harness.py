@@ -49,6 +49,7 @@ class Registration:
     protect: bool
     depends_on: list[str]
     import_id: str = ""  # Pulumi's `import` option: the live object the first `up` takes over
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -109,6 +110,7 @@ class _Monitor(pulumi_mocks.MockMonitor):
                     protect=request.protect,
                     depends_on=sorted(request.dependencies),
                     import_id=request.importId,
+                    ignore_changes=list(request.ignoreChanges),
                 )
             )
         return response

@@ -37,15 +37,7 @@ KINDS = {
     "horizontalPodAutoscaler": "HorizontalPodAutoscaler",
     "podDisruptionBudget": "PodDisruptionBudget",
 }
-ObjectKey = Literal[
-    "namespace",
-    "serviceAccount",
-    "deployment",
-    "service",
-    "networkPolicy",
-    "horizontalPodAutoscaler",
-    "podDisruptionBudget",
-]
+ObjectKey = Literal[tuple(KINDS)]
 
 
 class ObjectNames(Model):

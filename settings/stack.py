@@ -10,6 +10,7 @@ import re
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, PlainValidator, SecretStr
+from pydantic.alias_generators import to_snake
 
 from settings.base import Bytes, DnsLabel, DnsName, Int32, Model, Text, matching
 from settings.objects import KINDS, Adopted, ObjectNames, Selector, default_selector, recommended_labels
@@ -27,10 +28,6 @@ def _minor(value: object) -> str:
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     quote = " (quoted: YAML reads 1.30 as the number 1.3)" if number else ""
     raise ValueError(f'expected a Kubernetes minor version such as "1.33"{quote}')
-
-
-def _snake(key: str) -> str:
-    return re.sub(r"([A-Z])", lambda m: "_" + m[1].lower(), key)
 
 
 def minor(version: str) -> int:
@@ -77,7 +74,7 @@ class Backend(Model):
 
     def object_name(self, key: str) -> str:
         """The name of the object ``key`` (a key of settings.objects.KINDS, not the Namespace)."""
-        return getattr(self.names, _snake(key)) or self.name
+        return getattr(self.names, to_snake(key)) or self.name
 
 
 class ProviderBehavior(Model):

@@ -154,3 +154,19 @@ REFUSED = {
 def test_refused(case: str) -> None:
     changes, expected = REFUSED[case]
     assert problems(run_changed("prod", changes)) == [expected]
+
+
+def test_the_service_never_fights_over_its_allocated_cluster_ip(result: RunResult) -> None:
+    # An imported Service's stored inputs hold the live clusterIP; the provider replaces a Service
+    # whose clusterIP changes. Ignored on every stack, so adoption and later updates stay in place.
+    service = result.one("kubernetes:core/v1:Service")
+    assert service.ignore_changes == ["spec.clusterIP", "spec.clusterIPs"]
+    assert "clusterIP" not in service.inputs["spec"]
+    assert all(not r.ignore_changes for r in _kubernetes(result) if r is not service)
+
+
+def test_the_service_targets_the_port_number_old_pods_also_have(result: RunResult, settings: StackSettings) -> None:
+    # Pods of the plain manifest (and of a rollback) do not name their port: a Service aimed at
+    # the name "http" would have no endpoints until every pod is new.
+    (port,) = result.one("kubernetes:core/v1:Service").inputs["spec"]["ports"]
+    assert port["targetPort"] == settings.backend.port

@@ -116,18 +116,30 @@ def test_live_objects_the_stack_does_not_declare_are_listed_not_touched(tmp_path
     assert "unmanaged ConfigMap reconciliation-platform/backend-config" in out.splitlines()
 
 
-def test_quantities_and_ports_compare_by_value() -> None:
+def _report(desired: dict, have: dict) -> compare.Report:
     report = compare.Report("Deployment", "ns/x", "", True)
-    compare.diff(
-        {"cpu": "0.5", "memory": "512Mi", "port": 8000},
-        {"cpu": "500m", "memory": "536870912", "port": "8000"},
-        "",
-        report,
-        (),
+    compare.diff(desired, have, "", compare._Context(report, ("spec.selector",), set()))
+    return report
+
+
+def test_quantities_and_ports_compare_by_value_nothing_else() -> None:
+    same = _report(
+        {"cpu": "0.5", "memory": "512Mi", "port": 8000}, {"cpu": "500m", "memory": "536870912", "port": "8000"}
     )
-    assert report.changes == []
-    compare.diff({"cpu": "0.5"}, {"cpu": "250m"}, "", report, ())
-    assert report.changes == ['cpu: "250m" -> "0.5"']
+    assert same.changes == []
+    assert _report({"cpu": "0.5"}, {"cpu": "250m"}).changes == ['cpu: "250m" -> "0.5"']
+    # Not quantities: a version label 1.40 is not 1.4, a flag is not its text.
+    assert _report({"version": "1.40"}, {"version": "1.4"}).changes == ['version: "1.4" -> "1.40"']
+    assert _report({"enabled": True}, {"enabled": "True"}).changes == ['enabled: "True" -> true']
+
+
+def test_a_live_only_selector_key_is_a_replace_too() -> None:
+    report = _report(
+        {"spec": {"selector": {"app": "backend"}}}, {"spec": {"selector": {"app": "backend", "tier": "api"}}}
+    )
+    assert report.replaces == [
+        'spec.selector.tier: "api" -> (unset) (immutable: the object is deleted and created again)'
+    ]
 
 
 def test_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -135,3 +147,78 @@ def test_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
     (tmp_path / "broken.yaml").write_text("kind: [\n")
     assert compare.main(["--stack", "prod", "--live", str(tmp_path)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_fields_kubectl_owns_are_removed_and_replicas_must_be_handed_over(tmp_path: Path, capsys) -> None:
+    def kubectl_owns_replicas_and_an_env(deployment: dict) -> None:
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        container["env"] = [{"name": "LEGACY_FLAG", "value": "1"}]
+        managed = deployment["metadata"]["managedFields"]
+        kubectl = next(entry for entry in managed if entry["manager"] == "kubectl-client-side-apply")
+        kubectl["fieldsV1"]["f:spec"]["f:replicas"] = {}
+        fields = kubectl["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"backend"}']
+        fields["f:env"] = {".": {}, 'k:{"name":"LEGACY_FLAG"}': {".": {}, "f:name": {}, "f:value": {}}}
+        deployment["metadata"]["managedFields"] = [e for e in managed if e.get("subresource") != "scale"]
+
+    code, out = _run(capsys, _with_deployment(tmp_path, kubectl_owns_replicas_and_an_env))
+    assert code == 1
+    assert "    - spec.replicas = 3 (owned by kubectl: removed)" in out.splitlines()
+    assert (
+        "    problem: spec.replicas is owned by kubectl: the first `up` would remove it and the Deployment would drop "
+        "to 1 pod; hand it to the HPA first (runbook, step 2)"
+    ) in out.splitlines()
+    # Items of keyed lists are matched by name: LOG_LEVEL is added, kubectl's LEGACY_FLAG removed.
+    lines = out.splitlines()
+    assert (
+        '    ~ spec.template.spec.containers[backend].env[LOG_LEVEL]: (unset) -> {"name": "LOG_LEVEL", "value": "info"}'
+        in lines
+    )
+    assert (
+        '    - spec.template.spec.containers[backend].env[LEGACY_FLAG].value = "1" (owned by kubectl: removed)' in lines
+    )
+
+
+def test_an_export_without_managed_fields_is_a_problem(tmp_path: Path, capsys) -> None:
+    code, out = _run(capsys, _with_deployment(tmp_path, lambda d: d["metadata"].pop("managedFields")))
+    assert code == 1
+    assert "problem: exported without managed fields: export with --show-managed-fields" in out
+
+
+def test_a_stack_aimed_at_other_names_is_not_a_silent_second_deployment(tmp_path: Path, capsys) -> None:
+    # The failure the adoption exists to prevent: prod as it was, in `reconciliation`, nothing adopted.
+    changes = {"kubernetes.namespace": "reconciliation", "kubernetes.adopt": []}
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": changed("prod", changes)}))
+    code, out = _run(capsys, LIVE, "--stack-file", str(stack_file))
+    assert code == 1
+    assert "    problem: live, but not the Deployment the stack declares: check the stack's names" in out.splitlines()
+
+
+def test_an_export_in_another_api_version_is_a_problem(tmp_path: Path, capsys) -> None:
+    code, out = _run(capsys, _with_deployment(tmp_path, lambda d: d.update(apiVersion="apps/v1beta2")))
+    assert code == 1
+    assert "problem: exported as apps/v1beta2, declared as apps/v1" in out
+
+
+def test_a_root_security_context_on_the_live_pod_is_not_hidden(tmp_path: Path, capsys) -> None:
+    code, out = _run(
+        capsys,
+        _with_deployment(tmp_path, lambda d: d["spec"]["template"]["spec"].update(securityContext={"runAsUser": 0})),
+    )
+    assert code == 0
+    assert "    ~ spec.template.spec.securityContext.runAsUser: 0 -> 10001" in out.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("kind: Service\nmetadata: {name: backend, namespace: reconciliation-platform}\n", "is exported twice"),
+        ("- just\n- a list\n", "is not a Kubernetes object"),
+    ],
+)
+def test_an_unreadable_export_exits_2(text: str, message: str, tmp_path: Path, capsys) -> None:
+    live = tmp_path / "live"
+    shutil.copytree(LIVE, live)
+    (live / "zz-extra.yaml").write_text(text)
+    assert compare.main(["--stack", "prod", "--live", str(live)]) == 2
+    assert message in capsys.readouterr().err

@@ -175,7 +175,7 @@ def test_service_and_network_policy_expose_only_the_app_port(result: RunResult, 
     service = _spec(result, "core/v1:Service")
     assert service["type"] == "ClusterIP"
     assert service["ports"] == [
-        {"name": "http", "port": settings.backend.service_port, "targetPort": "http", "protocol": "TCP"}
+        {"name": "http", "port": settings.backend.service_port, "targetPort": settings.backend.port, "protocol": "TCP"}
     ]
     policy = _spec(result, "networking.k8s.io/v1:NetworkPolicy")
     assert policy["policyTypes"] == ["Ingress"]

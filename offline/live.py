@@ -113,16 +113,19 @@ def server_default(path: str, value: Any) -> bool:
 
 
 def kubectl_owned(live: dict) -> set[str] | None:
-    """Paths (in ``step`` form, list items generic) of fields a kubectl manager owns; None when
-    the export has no managed fields (kubectl omits them unless asked)."""
+    """Paths (in ``step`` form, list items generic) of fields only kubectl managers own: the ones
+    the first `up` removes when the program does not set them. A field another manager co-owns
+    (the HPA's replicas, a hand-over manager) stays. None when the export has no managed fields
+    (kubectl omits them unless asked)."""
     managed = (live.get("metadata") or {}).get("managedFields")
     if not managed:
         return None
-    owned: set[str] = set()
+    kubectl: set[str] = set()
+    others: set[str] = set()
     for entry in managed:
-        if KUBECTL_MANAGER.match(str(entry.get("manager", ""))):
-            _walk_fields(entry.get("fieldsV1") or {}, "", owned)
-    return owned
+        owner = kubectl if KUBECTL_MANAGER.match(str(entry.get("manager", ""))) else others
+        _walk_fields(entry.get("fieldsV1") or {}, "", owner)
+    return kubectl - others
 
 
 def _walk_fields(fields: dict, path: str, owned: set[str]) -> None:
@@ -138,3 +141,41 @@ def _walk_fields(fields: dict, path: str, owned: set[str]) -> None:
         owned.add(generic(where))
         if isinstance(below, dict):
             _walk_fields(below, where, owned)
+
+
+# What a live object carries that a replace must not send back: the API server's bookkeeping.
+BOOKKEEPING = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink")
+
+
+def restorable(item: dict) -> dict:
+    """The exported object as `kubectl replace` takes it back: bookkeeping and status removed,
+    everything else (allocated cluster IPs included, which a Service keeps) as it was."""
+    metadata = {k: v for k, v in item["metadata"].items() if k not in BOOKKEEPING}
+    return {**{k: v for k, v in item.items() if k != "status"}, "metadata": metadata}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m offline.live EXPORT_DIR OUT_DIR``: write each exported object, restorable,
+    to ``OUT_DIR/<kind>-<name>.yaml`` (the adoption runbook's rollback)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or not Path(args[0]).is_dir():
+        print("usage: python -m offline.live EXPORT_DIR OUT_DIR (EXPORT_DIR: a folder of exports)", file=sys.stderr)
+        return 2
+    try:
+        objects = load(Path(args[0]))
+    except (LiveError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out = Path(args[1])
+    out.mkdir(parents=True, exist_ok=True)
+    for (kind, key), item in sorted(objects.items()):
+        path = out / f"{kind.lower()}-{key.replace('/', '-')}.yaml"
+        path.write_text(yaml.safe_dump(restorable(item), sort_keys=False))
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

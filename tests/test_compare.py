@@ -222,3 +222,41 @@ def test_an_unreadable_export_exits_2(text: str, message: str, tmp_path: Path, c
     (live / "zz-extra.yaml").write_text(text)
     assert compare.main(["--stack", "prod", "--live", str(live)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_replicas_handed_over_to_another_manager_stay(tmp_path: Path, capsys) -> None:
+    # The runbook's hand-over: a second manager applies the same replicas, so kubectl no longer
+    # owns them alone and the first `up` leaves them.
+    def handed_over(deployment: dict) -> None:
+        managed = deployment["metadata"]["managedFields"]
+        kubectl = next(entry for entry in managed if entry["manager"] == "kubectl-client-side-apply")
+        kubectl["fieldsV1"]["f:spec"]["f:replicas"] = {}
+        managed.append({"manager": "handover-to-hpa", "operation": "Apply", "fieldsV1": {"f:spec": {"f:replicas": {}}}})
+
+    code, out = _run(capsys, _with_deployment(tmp_path, handed_over))
+    assert code == 0
+    assert "    kept: spec.replicas = 3" in out.splitlines()
+
+
+def test_the_rollback_copy_drops_bookkeeping_and_keeps_the_object(tmp_path: Path, capsys) -> None:
+    from offline import live
+
+    assert live.main([str(LIVE), str(tmp_path)]) == 0
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == [
+        "deployment-reconciliation-platform-backend.yaml",
+        "horizontalpodautoscaler-reconciliation-platform-backend-hpa.yaml",
+        "namespace-reconciliation-platform.yaml",
+        "poddisruptionbudget-reconciliation-platform-backend-pdb.yaml",
+        "service-reconciliation-platform-backend.yaml",
+    ]
+    service = yaml.safe_load((tmp_path / "service-reconciliation-platform-backend.yaml").read_text())
+    assert "status" not in service
+    assert not {"uid", "resourceVersion", "managedFields", "creationTimestamp"} & set(service["metadata"])
+    assert service["spec"]["clusterIP"] == "10.100.37.12"  # a replaced Service keeps its IP
+    assert service["spec"]["selector"] == {"app": "backend"}
+    assert live.main([str(LIVE)]) == 2
+    assert live.main([str(tmp_path / "missing"), str(tmp_path / "out")]) == 2
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "x.yaml").write_text("kind: [\n")
+    assert live.main([str(tmp_path / "broken"), str(tmp_path / "out")]) == 2

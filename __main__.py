@@ -4,8 +4,10 @@ import gc
 
 import pulumi
 
+from components.aws_provider import aws_provider
 from components.backend_service import BackendService
 from components.provider import kubernetes_provider
+from components.secrets_inventory import SecretsInventory
 from settings.loader import load_settings
 
 # The SDK's import leaves some 100,000 long-lived objects. Freezing them keeps every later full
@@ -16,6 +18,7 @@ gc.freeze()
 
 settings = load_settings()
 cluster = kubernetes_provider(settings)
+secrets = SecretsInventory("secrets", settings, opts=pulumi.ResourceOptions(provider=aws_provider(settings)))
 backend = BackendService(
     "backend",
     settings,
@@ -28,3 +31,5 @@ pulumi.export("namespace", backend.namespace)
 pulumi.export("deploymentName", backend.deployment_name)
 pulumi.export("image", settings.backend.image.reference)
 pulumi.export("serviceUrl", backend.service_url)
+pulumi.export("secretsKeyArn", secrets.key.arn)
+pulumi.export("secretsReaderRoleArn", secrets.reader_role_arn)

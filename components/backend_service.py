@@ -10,6 +10,7 @@ from pulumi_kubernetes.networking.v1 import NetworkPolicy
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
 
 from components import manifests
+from components.secrets_sync import SecretsSync
 from settings.stack import StackSettings
 
 SERVER_ALLOCATED = ["spec.clusterIP", "spec.clusterIPs"]
@@ -23,7 +24,7 @@ _OBJECTS = (
 
 
 class BackendService(pulumi.ComponentResource):
-    """Namespace (optional), ServiceAccount, Deployment, Service, NetworkPolicy, HPA and PDB.
+    """Namespace (optional), ServiceAccount, secrets sync, Deployment, Service, NetworkPolicy, HPA, PDB.
 
     An object the stack adopts (``kubernetes.adopt``) carries Pulumi's ``import`` option with its
     live ID, so the first `pulumi up` takes it over instead of creating a second one.
@@ -50,12 +51,14 @@ class BackendService(pulumi.ComponentResource):
             automount_service_account_token=spec["automountServiceAccountToken"],
             opts=self._options(settings, "serviceAccount", depends_on=depends_on),
         )
+        # The pods read the synced Secret: it must exist (the ExternalSecret Ready) before a rollout.
+        sync = SecretsSync("secrets", settings, after=depends_on, opts=pulumi.ResourceOptions(parent=self))
         spec = manifests.deployment(settings)
         self.deployment = Deployment(
             name,
             metadata=spec["metadata"],
             spec=spec["spec"],
-            opts=self._options(settings, "deployment", depends_on=[*depends_on, account]),
+            opts=self._options(settings, "deployment", depends_on=[*depends_on, account, sync.external_secret]),
         )
         for key, builder, kind in _OBJECTS:
             spec = builder(settings)

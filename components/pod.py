@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from components import external_secrets
 from settings.stack import StackSettings
 from settings.workload import Probe
 
@@ -26,7 +27,10 @@ def container(settings: StackSettings) -> dict:
         "image": backend.image.reference,
         "imagePullPolicy": backend.image.pull_policy,
         "ports": [{"name": PORT_NAME, "containerPort": backend.port, "protocol": "TCP"}],
-        "env": [{"name": name, "value": value} for name, value in sorted(backend.env.items())],
+        "env": [
+            *({"name": name, "value": value} for name, value in sorted(backend.env.items())),
+            *external_secrets.secret_env(settings),
+        ],
         "resources": {
             "requests": _amounts(backend.resources.requests),
             "limits": _amounts(backend.resources.limits),

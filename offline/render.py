@@ -11,10 +11,12 @@ validation messages and exits 2.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
@@ -65,8 +67,19 @@ def _describe(resource: Registration) -> dict:
         "parent": _short(resource.parent),
         "protect": resource.protect,
         "import": resource.import_id or None,
-        "inputs": resource.inputs,
+        "inputs": {key: _readable(value) for key, value in resource.inputs.items()},
     }
+
+
+def _readable(value: Any) -> Any:
+    """A JSON document sent as a string (an IAM policy, a provider's list) shown as the object
+    it is, so a reviewer reads statements, not escaped quotes."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
 
 
 def _short(urn: str) -> str:

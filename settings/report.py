@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from settings import cluster, production, rules  # noqa: F401 (each module registers its rules)
+from settings import cluster, inventory, production, rules  # noqa: F401 (each module registers its rules)
 from settings.base import field_by_alias, model_in
 from settings.engine import MISSING, cross_field_problems
 from settings.stack import StackSettings

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, PlainValidator, SecretStr
 from pydantic.alias_generators import to_snake
 
+from settings.aws import Aws, Secrets
 from settings.base import Bytes, DnsLabel, DnsName, Int32, Model, Text, matching
 from settings.objects import KINDS, Adopted, ObjectNames, Selector, default_selector, recommended_labels
 from settings.scaling import Autoscaling, DisruptionBudget, Rollout, TopologySpread
@@ -132,6 +133,8 @@ class StackSettings(Model):
     production: bool
     kubernetes: Kubernetes
     backend: Backend
+    aws: Aws
+    secrets: Secrets
     # Whole kubeconfig, only ever as a Pulumi secret; unset means the local kubeconfig file.
     kubeconfig: SecretStr | None = None
 

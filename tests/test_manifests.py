@@ -61,8 +61,10 @@ def test_prestop_hook_is_omitted_when_sleep_is_zero() -> None:
     assert "lifecycle" not in pod.container(settings)
 
 
-def test_no_env_key_when_there_is_no_env() -> None:
-    assert "env" not in pod.container(_settings("dev", {"backend.env": {}}))
+def test_without_plain_env_only_the_secrets_are_in_the_environment() -> None:
+    env = pod.container(_settings("dev", {"backend.env": {}}))["env"]
+    assert [variable["name"] for variable in env] == ["JWT_SECRET", "DATABASE_PASSWORD"]
+    assert all("value" not in variable for variable in env)  # never a secret value in a manifest
 
 
 def test_scrape_annotations_can_be_turned_off() -> None:
@@ -72,14 +74,19 @@ def test_scrape_annotations_can_be_turned_off() -> None:
 
 def test_checkov_skips_follow_the_image_pinning() -> None:
     tagged = _settings("prod")
-    assert [s.split("=")[0] for s in manifests.checkov_skips(tagged, "Deployment")] == ["CKV_K8S_43"]
+    assert [s.split("=")[0] for s in manifests.checkov_skips(tagged, "Deployment")] == ["CKV_K8S_43", "CKV_K8S_35"]
     digest = {"backend.image.digest": "sha256:" + "1" * 64}
-    assert manifests.checkov_skips(_settings("prod", digest), "Deployment") == []
+    assert [s.split("=")[0] for s in manifests.checkov_skips(_settings("prod", digest), "Deployment")] == ["CKV_K8S_35"]
     cached = _settings("prod", {**digest, "backend.image.pullPolicy": "IfNotPresent"})
-    assert [s.split("=")[0] for s in manifests.checkov_skips(cached, "Deployment")] == ["CKV_K8S_15"]
+    assert [s.split("=")[0] for s in manifests.checkov_skips(cached, "Deployment")] == ["CKV_K8S_15", "CKV_K8S_35"]
     assert manifests.checkov_skips(tagged, "Service") == []
     annotations = manifests.deployment(_settings("dev"))["metadata"]["annotations"]
-    assert annotations == {"checkov.io/skip1": manifests.checkov_skips(tagged, "Deployment")[0]}
+    skips = manifests.checkov_skips(tagged, "Deployment")
+    assert annotations == {
+        "checkov.io/skip1": skips[0],
+        "checkov.io/skip2": skips[1],
+        "secret.reloader.stakater.com/reload": "reconciliation-secrets",
+    }
 
 
 def test_budget_carries_only_the_field_that_is_set() -> None:

@@ -47,7 +47,14 @@ template:
     - name: backend
       image: ghcr.io/acme/reconciliation-backend:1.4.2
       imagePullPolicy: Always
-      env: [{name: LOG_LEVEL, value: info}]
+      env:
+      - {name: LOG_LEVEL, value: info}
+      # The inventory's secrets, synced by External Secrets into reconciliation-secrets.
+      - {name: JWT_SECRET, valueFrom: {secretKeyRef: {key: JWT_SECRET, name: reconciliation-secrets}}}
+      - {name: DATABASE_PASSWORD, valueFrom: {secretKeyRef: {key: DATABASE_PASSWORD, name: reconciliation-secrets}}}
+      - {name: REDIS_PASSWORD, valueFrom: {secretKeyRef: {key: REDIS_PASSWORD, name: reconciliation-secrets}}}
+      - {name: STRIPE_SECRET_KEY, valueFrom: {secretKeyRef: {key: STRIPE_SECRET_KEY, name: reconciliation-secrets}}}
+      - {name: SMTP_PASSWORD, valueFrom: {secretKeyRef: {key: SMTP_PASSWORD, name: reconciliation-secrets}}}
       ports: [{containerPort: 8000, name: http, protocol: TCP}]
       lifecycle: {preStop: {sleep: {seconds: 5}}}
       startupProbe:

@@ -46,11 +46,19 @@ def _pod(result: RunResult) -> dict:
 
 def test_registers_one_of_each_child_under_the_component(result: RunResult, settings: StackSettings) -> None:
     expected = KINDS if settings.kubernetes.create_namespace else KINDS - {"kubernetes:core/v1:Namespace"}
-    children = [r for r in result.resources if r.type.startswith("kubernetes:")]
-    assert sorted(r.type for r in children) == sorted(expected)
     component = result.one(COMPONENT)
+    children = [r for r in result.resources if r.type.startswith("kubernetes:") and r.parent == component.urn]
+    assert sorted(r.type for r in children) == sorted(expected)
     assert component.parent.endswith(f"pulumi:pulumi:Stack::{PROJECT}-{result.stack}")
-    assert all(child.parent == component.urn for child in children)
+    # The secrets sync is a component of its own inside the backend's, with the rest of the objects.
+    sync = result.one("reconciliation:secrets:SecretsSync")
+    assert sync.parent == component.urn
+    synced = sorted(r.type for r in result.resources if r.parent == sync.urn)
+    assert synced == [
+        "kubernetes:core/v1:ServiceAccount",
+        "kubernetes:external-secrets.io/v1:ExternalSecret",
+        "kubernetes:external-secrets.io/v1:SecretStore",
+    ]
 
 
 def test_every_kubernetes_resource_goes_through_the_stack_provider(result: RunResult, settings) -> None:
@@ -123,8 +131,11 @@ def test_pod_is_hardened(result: RunResult, settings: StackSettings) -> None:
     assert security["capabilities"] == {"drop": ["ALL"]}
     assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
     assert {"name": "tmp", "emptyDir": {"sizeLimit": settings.backend.tmp_size_limit}} in pod["volumes"]
-    assert pod["serviceAccountName"] == result.one("kubernetes:core/v1:ServiceAccount").inputs["metadata"]["name"]
-    assert result.one("kubernetes:core/v1:ServiceAccount").inputs["automountServiceAccountToken"] is False
+    accounts = {r.inputs["metadata"]["name"]: r.inputs for r in result.by_type("kubernetes:core/v1:ServiceAccount")}
+    own = accounts[pod["serviceAccountName"]]
+    assert own["automountServiceAccountToken"] is False
+    # The pod's own account has no AWS role: only External Secrets' reader has one.
+    assert "eks.amazonaws.com/role-arn" not in own["metadata"].get("annotations", {})
 
 
 def test_probes_and_scrape_annotations(result: RunResult, settings: StackSettings) -> None:
@@ -251,7 +262,11 @@ def test_stack_outputs(result: RunResult, settings: StackSettings) -> None:
         "deploymentName": settings.backend.name,
         "image": settings.backend.image.reference,
         "serviceUrl": f"http://{settings.backend.name}.{namespace}.svc.cluster.local:{settings.backend.service_port}",
+        "secretsKeyArn": outputs["secretsKeyArn"],  # only AWS knows it: unknown in a preview
+        "secretsReaderRoleArn": f"arn:aws:iam::{settings.aws.allowed_account_ids[0]}:role/"
+        f"reconciliation-{settings.environment}-secrets-reader",
     }
+    assert not result.outputs["secretsKeyArn"].known
     assert not any(output.secret for output in result.outputs.values())
 
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -47,10 +48,16 @@ APPLY_ORDER = [
     "NetworkPolicy",
     "PodDisruptionBudget",
     "ServiceAccount",
+    "ServiceAccount",
     "Service",
     "Deployment",
     "HorizontalPodAutoscaler",
+    # Custom resources come after every kind Helm knows, by kind.
+    "ExternalSecret",
+    "SecretStore",
 ]
+CUSTOM_KINDS = ("ExternalSecret", "SecretStore")
+SCHEMAS = json.loads((ROOT / "schemas" / "external-secrets-v1.schema.json").read_text())
 
 
 def test_files_apply_in_helm_install_order(rendered: Path, stack: str) -> None:
@@ -92,9 +99,39 @@ def test_manifests_pass_kubernetes_validate_strict_for_the_stack_cluster(rendere
     # Against the schemas of the Kubernetes version the stack says its cluster runs.
     version = f"{validated(stack)[0].kubernetes.version}.0"
     manifests = [yaml.safe_load(p.read_text()) for p in sorted((rendered / stack / "kubernetes").glob("*.yaml"))]
-    assert len(manifests) >= 6
+    assert len(manifests) >= 8
     for manifest in manifests:
-        kubernetes_validate.validate(manifest, version, strict=True)
+        if manifest["kind"] in CUSTOM_KINDS:
+            _custom_resource_validator(manifest["kind"]).validate(manifest)
+        else:
+            kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def _custom_resource_validator(kind: str) -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator({**SCHEMAS, "$ref": f"#/definitions/{kind}"})
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "value"),
+    [
+        ("ExternalSecret", ("spec", "target", "deletionPolicy"), "Keep"),  # not an enum value
+        ("ExternalSecret", ("spec", "refreshIntervall"), "1h"),  # unknown field
+        ("ExternalSecret", ("apiVersion",), "external-secrets.io/v1beta1"),  # no longer served
+        ("SecretStore", ("spec", "provider", "aws", "service"), "SecretManager"),
+        ("SecretStore", ("spec", "provider", "aws", "auth", "jwt", "serviceAccount"), {"name": "x"}),
+    ],
+)
+def test_the_custom_resource_schema_refuses_what_the_operator_would(
+    rendered: Path, kind: str, path: tuple, value: object
+) -> None:
+    manifest = yaml.safe_load(next((rendered / "prod" / "kubernetes").glob(f"*-{kind.lower()}-*.yaml")).read_text())
+    _custom_resource_validator(kind).validate(manifest)
+    node = manifest
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(jsonschema.ValidationError):
+        _custom_resource_validator(kind).validate(manifest)
 
 
 def test_kubernetes_validate_strict_rejects_a_typo_and_a_field_too_new(rendered: Path) -> None:
@@ -155,7 +192,9 @@ def test_secure_values_render_as_secret_markers(tmp_path: Path) -> None:
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(yaml.safe_dump({"config": document}))
     assert render.main(["--stack", "dev", "--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 0
-    provider = json.loads(next((tmp_path / "out" / "resources").glob("*.json")).read_text())
+    provider = json.loads(
+        next((tmp_path / "out" / "resources").glob("pulumi-providers-kubernetes--*.json")).read_text()
+    )
     assert provider["inputs"]["kubeconfig"] == documents.SECRET_MARK
     everything = "".join(p.read_text() for p in (tmp_path / "out").rglob("*") if p.is_file())
     assert "offline-placeholder-secret" not in everything
@@ -186,10 +225,12 @@ def test_summary_is_shaped_like_a_preview(result: RunResult) -> None:
     assert "└─ kubernetes:" in text
     imports = [r for r in result.resources if r.import_id]
     assert f"+ {len(result.resources) + 1 - len(imports)} to create" in text
-    for resource in imports:  # each adopted object is shown as an import, with its live ID
-        (row,) = [line for line in text.splitlines() if f" {resource.type} " in line]
-        assert row.startswith(" =   ")
-        assert f"import {resource.import_id}" in row
+    # Each adopted object is one row marked `=`, with its live ID.
+    rows = [line for line in text.splitlines() if "  import " in line]
+    assert len(rows) == len(imports)
+    assert all(row.startswith(" =   ") for row in rows)
+    for resource in imports:
+        assert any(f"import {resource.import_id}" in row for row in rows)
 
 
 @pytest.mark.parametrize(

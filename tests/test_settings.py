@@ -92,7 +92,7 @@ def test_a_dotted_top_level_key_hints_at_path() -> None:
     values = {key.removeprefix(f"{PROJECT}:"): v for key, v in changed("dev", {}).items() if key.startswith(PROJECT)}
     _, problems = validate({**values, "backend.port": "8080"}, set(), PROJECT, "dev")
     assert len(problems) == 1
-    assert problems[0].startswith(f'{PROJECT}:backend.port = "8080": unknown key; allowed keys: backend, ')
+    assert problems[0].startswith(f'{PROJECT}:backend.port = "8080": unknown key; allowed keys: aws, backend, ')
     assert problems[0].endswith("(nested keys are set with `pulumi config set --path`)")
 
 

@@ -101,8 +101,8 @@ RULES = {
     "unknown top-level key": (
         "dev",
         {"backnd": {"port": 8080}},
-        f'{NS}:backnd = {{"port": 8080}}: unknown key; allowed keys: backend, environment, kubeconfig, '
-        "kubernetes, production",
+        f'{NS}:backnd = {{"port": 8080}}: unknown key; allowed keys: aws, backend, environment, kubeconfig, '
+        "kubernetes, production, secrets",
     ),
     "missing context": (
         "prod",

@@ -1,0 +1,136 @@
+"""Pure builders of the IAM and KMS policy documents, as data: unit-testable without Pulumi or
+AWS, serialized once by the component. No statement of an identity policy has a bare `*`
+resource; a key policy's `*` means "this key", as AWS defines it.
+"""
+
+from __future__ import annotations
+
+from settings.stack import StackSettings
+
+VERSION = "2012-10-17"
+# What the account's administrators may do with the key: manage it, never use it. (AWS's own
+# "key administrators" list.)
+KEY_ADMIN_ACTIONS = [
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+]
+# Writing a secret value (rotation, an owner's put-secret-value) encrypts through Secrets Manager.
+KEY_WRITE_ACTIONS = ["kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"]
+READ_SECRET_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+
+
+def account(settings: StackSettings) -> str:
+    """The account the cluster, its OIDC provider and the secrets live in."""
+    return settings.aws.oidc_provider.arn.split(":")[4]
+
+
+def via_secrets_manager(settings: StackSettings) -> dict:
+    return {"StringEquals": {"kms:ViaService": f"secretsmanager.{settings.aws.region}.amazonaws.com"}}
+
+
+def reader_role_name(settings: StackSettings) -> str:
+    return f"reconciliation-{settings.environment}-secrets-reader"
+
+
+def reader_role_arn(settings: StackSettings) -> str:
+    # Named, so its ARN is known before it exists: the key policy and the ServiceAccount's
+    # annotation can say it in a preview.
+    return f"arn:aws:iam::{account(settings)}:role/{reader_role_name(settings)}"
+
+
+def secret_arn_pattern(settings: StackSettings, name: str) -> str:
+    """The ARN of a secret whatever random suffix Secrets Manager gives it (six characters)."""
+    return f"arn:aws:secretsmanager:{settings.aws.region}:{account(settings)}:secret:{name}-??????"
+
+
+def key_policy(settings: StackSettings) -> dict:
+    """The account administers the key; only the reader role decrypts, and only through Secrets
+    Manager; the account's IAM policies may let writers encrypt through Secrets Manager."""
+    root = f"arn:aws:iam::{account(settings)}:root"
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "AccountAdministersTheKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": KEY_ADMIN_ACTIONS,
+                "Resource": "*",
+            },
+            {
+                "Sid": "WritersEncryptThroughSecretsManager",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": KEY_WRITE_ACTIONS,
+                "Resource": "*",
+                "Condition": via_secrets_manager(settings),
+            },
+            {
+                "Sid": "ReaderDecryptsThroughSecretsManager",
+                "Effect": "Allow",
+                "Principal": {"AWS": [reader_role_arn(settings)]},
+                "Action": ["kms:Decrypt"],
+                "Resource": "*",
+                "Condition": via_secrets_manager(settings),
+            },
+        ],
+    }
+
+
+def reader_trust_policy(settings: StackSettings) -> dict:
+    """Only the stack's reader ServiceAccount, through the cluster's OIDC provider, for STS."""
+    issuer = settings.aws.oidc_provider.issuer
+    subject = f"system:serviceaccount:{settings.kubernetes.namespace}:{settings.secrets.reader_service_account}"
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": settings.aws.oidc_provider.arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {f"{issuer}:sub": subject, f"{issuer}:aud": "sts.amazonaws.com"}},
+            }
+        ],
+    }
+
+
+def read_secrets_policy(settings: StackSettings) -> dict:
+    names = [settings.secrets.secret_name(secret, settings.environment) for secret in settings.secrets.inventory]
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "ReadTheInventory",
+                "Effect": "Allow",
+                "Action": READ_SECRET_ACTIONS,
+                "Resource": [secret_arn_pattern(settings, name) for name in names],
+            }
+        ],
+    }
+
+
+def decrypt_policy(settings: StackSettings, key_arn: str) -> dict:
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "DecryptTheInventoryKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": [key_arn],
+                "Condition": via_secrets_manager(settings),
+            }
+        ],
+    }

@@ -1,0 +1,32 @@
+"""The explicit AWS provider every AWS resource of the stack goes through."""
+
+from __future__ import annotations
+
+from pulumi_aws.provider import Provider
+
+from settings.stack import StackSettings
+
+# Tags the program puts on every AWS resource (settings.inventory refuses them in aws.tags).
+MANAGED_BY = "pulumi"
+
+
+def aws_provider_inputs(settings: StackSettings) -> dict:
+    """Region and account from the settings, never from `AWS_REGION` or a profile's default: the
+    SDK fills an unset region from the shell, and `allowedAccountIds` makes the provider refuse
+    credentials of any other account. Only the credentials themselves come from the shell."""
+    return {
+        "region": settings.aws.region,
+        "allowed_account_ids": list(settings.aws.allowed_account_ids),
+        "default_tags": {
+            "tags": {
+                **settings.aws.tags,
+                "project": "reconciliation-platform",
+                "stack": settings.environment,
+                "managed-by": MANAGED_BY,
+            }
+        },
+    }
+
+
+def aws_provider(settings: StackSettings) -> Provider:
+    return Provider(f"aws-{settings.environment}", **aws_provider_inputs(settings))

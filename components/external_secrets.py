@@ -1,0 +1,90 @@
+"""Pure builders of the cluster side of the secrets: the reader ServiceAccount (IRSA), the
+SecretStore and the ExternalSecret (`external-secrets.io/v1`; `v1beta1` is no longer served by
+current External Secrets Operator releases and is never emitted)."""
+
+from __future__ import annotations
+
+from components import aws_policies
+from settings.stack import StackSettings
+
+API_VERSION = "external-secrets.io/v1"
+IRSA_ROLE = "eks.amazonaws.com/role-arn"
+# pulumi-kubernetes waits for this condition before the create counts as done, so the Deployment
+# (which depends on the ExternalSecret) never rolls out before its Secret exists.
+WAIT_FOR = "pulumi.com/waitFor"
+
+
+def _metadata(settings: StackSettings, name: str, annotations: dict | None = None) -> dict:
+    metadata = {"name": name, "namespace": settings.kubernetes.namespace, "labels": settings.labels}
+    if annotations:
+        metadata["annotations"] = annotations
+    return metadata
+
+
+def reader_service_account(settings: StackSettings) -> dict:
+    """The only identity with AWS access: External Secrets assumes the reader role through it.
+    The backend's own ServiceAccount stays without AWS access and without a token."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": _metadata(
+            settings, settings.secrets.reader_service_account, {IRSA_ROLE: aws_policies.reader_role_arn(settings)}
+        ),
+        # External Secrets requests its own short-lived token for this account (TokenRequest).
+        "automountServiceAccountToken": False,
+    }
+
+
+def secret_store(settings: StackSettings) -> dict:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "SecretStore",
+        "metadata": _metadata(settings, settings.secrets.store_name),
+        "spec": {
+            "provider": {
+                "aws": {
+                    "service": "SecretsManager",
+                    "region": settings.aws.region,
+                    "auth": {"jwt": {"serviceAccountRef": {"name": settings.secrets.reader_service_account}}},
+                }
+            }
+        },
+    }
+
+
+def external_secret(settings: StackSettings) -> dict:
+    secrets = settings.secrets
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ExternalSecret",
+        "metadata": _metadata(settings, secrets.target_secret_name, {WAIT_FOR: "condition=Ready"}),
+        "spec": {
+            "refreshInterval": secrets.refresh_interval,
+            "secretStoreRef": {"name": secrets.store_name, "kind": "SecretStore"},
+            "target": {
+                "name": secrets.target_secret_name,
+                "creationPolicy": "Owner",
+                # Production keeps the Secret if the ExternalSecret goes (the pods keep running).
+                "deletionPolicy": "Retain" if settings.production else "Delete",
+            },
+            "data": [
+                {
+                    "secretKey": secret.name,
+                    "remoteRef": {
+                        "key": secrets.secret_name(secret, settings.environment),
+                        "property": secret.property,
+                    },
+                }
+                for secret in secrets.inventory
+            ],
+        },
+    }
+
+
+def secret_env(settings: StackSettings) -> list[dict]:
+    """The container's variables from the synced Secret, one per inventory entry."""
+    name = settings.secrets.target_secret_name
+    return [
+        {"name": secret.name, "valueFrom": {"secretKeyRef": {"name": name, "key": secret.name}}}
+        for secret in settings.secrets.inventory
+    ]

@@ -1,0 +1,87 @@
+"""The backend's secrets in AWS: a customer-managed key, one Secrets Manager secret per inventory
+entry (never a value: values come from rotation or their owners), and the IRSA role External
+Secrets reads them with."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+from pulumi_aws.iam import Role, RolePolicy
+from pulumi_aws.kms import Alias, Key
+from pulumi_aws.secretsmanager import Secret
+
+from components import aws_policies
+from settings.stack import StackSettings
+
+
+def _json(document: dict) -> str:
+    return json.dumps(document, sort_keys=True)
+
+
+def secret_tags(secret) -> dict:
+    return {
+        "owner": secret.owner,
+        "rotation-days": str(secret.rotation_days),
+        "automation": secret.automation,
+        "env-name": secret.name,
+    }
+
+
+class SecretsInventory(pulumi.ComponentResource):
+    """KMS key and alias, the inventory's secrets, the reader role and its two inline policies."""
+
+    def __init__(self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("reconciliation:secrets:SecretsInventory", name, None, opts)
+        # Production secrets and their key survive a mistaken `pulumi destroy`.
+        keep = pulumi.ResourceOptions(parent=self, protect=settings.production)
+        stack, window = settings.environment, settings.secrets.recovery_window_days
+        # The role first: KMS refuses a key policy naming a principal that does not exist yet.
+        role = Role(
+            f"{name}-reader",
+            name=aws_policies.reader_role_name(settings),
+            description="External Secrets reads the backend's secrets with this role (IRSA)",
+            assume_role_policy=_json(aws_policies.reader_trust_policy(settings)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.key = Key(
+            name,
+            description=f"Encrypts the reconciliation backend's secrets ({stack})",
+            enable_key_rotation=True,
+            deletion_window_in_days=window,
+            policy=_json(aws_policies.key_policy(settings)),
+            opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[role])),
+        )
+        Alias(
+            name,
+            name=f"alias/reconciliation-{stack}-secrets",
+            target_key_id=self.key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.secrets = {}
+        for secret in settings.secrets.inventory:
+            self.secrets[secret.name] = Secret(
+                f"{name}-{secret.name.lower().replace('_', '-')}",
+                name=settings.secrets.secret_name(secret, stack),
+                description=secret.description,
+                kms_key_id=self.key.arn,
+                recovery_window_in_days=window,
+                tags=secret_tags(secret),
+                opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(import_=secret.import_arn)),
+            )
+        RolePolicy(
+            f"{name}-read-secrets",
+            role=role.name,
+            policy=_json(aws_policies.read_secrets_policy(settings)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        RolePolicy(
+            f"{name}-decrypt-key",
+            role=role.name,
+            policy=self.key.arn.apply(
+                lambda arn: json.dumps(aws_policies.decrypt_policy(settings, arn), sort_keys=True)
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.reader_role_arn = aws_policies.reader_role_arn(settings)
+        self.register_outputs({"keyArn": self.key.arn, "readerRoleArn": self.reader_role_arn})

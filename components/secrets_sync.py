@@ -1,0 +1,49 @@
+"""The cluster side of the secrets: External Secrets' reader ServiceAccount, SecretStore and
+ExternalSecret, registered as custom resources through the stack's explicit provider."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
+from pulumi_kubernetes.core.v1 import ServiceAccount
+
+from components import external_secrets
+from settings.stack import StackSettings
+
+
+class SecretsSync(pulumi.ComponentResource):
+    """Reader ServiceAccount (IRSA), SecretStore and ExternalSecret; ``external_secret`` is what
+    the Deployment waits for."""
+
+    def __init__(
+        self, name: str, settings: StackSettings, after: list | None = None, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("reconciliation:secrets:SecretsSync", name, None, opts)
+        after = after or []  # the Namespace, when the stack creates it
+        child = pulumi.ResourceOptions(parent=self, depends_on=after or None)
+        spec = external_secrets.reader_service_account(settings)
+        reader = ServiceAccount(
+            f"{name}-reader",
+            metadata=spec["metadata"],
+            automount_service_account_token=spec["automountServiceAccountToken"],
+            opts=child,
+        )
+        spec = external_secrets.secret_store(settings)
+        store = CustomResource(
+            name,
+            api_version=spec["apiVersion"],
+            kind=spec["kind"],
+            metadata=spec["metadata"],
+            spec=spec["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, reader]),
+        )
+        spec = external_secrets.external_secret(settings)
+        self.external_secret = CustomResource(
+            name,
+            api_version=spec["apiVersion"],
+            kind=spec["kind"],
+            metadata=spec["metadata"],
+            spec=spec["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, store]),
+        )
+        self.register_outputs({"targetSecret": settings.secrets.target_secret_name})

@@ -1,0 +1,115 @@
+"""Settings of the AWS side: the account and region a stack may deploy into, the cluster's OIDC
+provider for IRSA, default tags, and the backend's secrets inventory.
+
+Like the pinned Kubernetes context, region and account are required and never read from the
+operator's environment (`AWS_REGION`, `AWS_PROFILE`'s account): a stack can only ever deploy into
+the account it names.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from settings.base import DnsSubdomain, Int32, Model, matching
+
+_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]")
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_OIDC_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9./_-]+")
+_ISSUER = re.compile(r"https://[A-Za-z0-9./_-]+")
+_TAG_KEY = re.compile(r"[\w .:/=+@-]{1,128}")
+_TAG_VALUE = re.compile(r"[\w .:/=+@-]{0,256}")
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+_PROPERTY = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
+_DURATION = re.compile(r"([0-9]+h)?([0-9]+m)?([0-9]+s)?")
+
+SecretName = Annotated[str, matching(_SECRET_NAME, "a Secrets Manager name such as reconciliation/jwt-secret")]
+Region = Annotated[str, matching(_REGION, "an AWS region such as eu-west-1")]
+AccountId = Annotated[str, matching(_ACCOUNT, "a 12-digit AWS account ID, quoted")]
+TagKey = Annotated[str, matching(_TAG_KEY, "a tag key: 1-128 letters, digits, spaces or _.:/=+-@")]
+TagValue = Annotated[str, matching(_TAG_VALUE, "a tag value: up to 256 letters, digits, spaces or _.:/=+-@")]
+
+
+def _each_once(values: tuple[str, ...]) -> tuple[str, ...]:
+    if len(values) != len(set(values)):
+        raise ValueError(f"each value may appear once, got {', '.join(values)}")
+    return values
+
+
+def _not_in_the_future(day: date) -> date:
+    if day > date.today():
+        raise ValueError(f"a date not in the future (today is {date.today().isoformat()})")
+    return day
+
+
+def _go_duration(text: str) -> str:
+    # What ExternalSecret's refreshInterval accepts (a Go duration), at least a minute: a tighter
+    # loop costs a Secrets Manager call per secret per interval.
+    match = _DURATION.fullmatch(text) if text else None
+    if match is None:
+        raise ValueError("expected a duration such as 1h, 30m or 1h30m")
+    h, m, s = (int(part[:-1]) if part else 0 for part in match.groups())
+    if h * 3600 + m * 60 + s < 60:
+        raise ValueError("expected a duration of at least 1m, such as 1h")
+    return text
+
+
+class OidcProvider(Model):
+    """The EKS cluster's IAM OIDC provider: the only principal the secrets reader's role trusts."""
+
+    arn: Annotated[
+        str, matching(_OIDC_ARN, "an IAM OIDC provider ARN such as arn:aws:iam::<account>:oidc-provider/...")
+    ]
+    issuer_url: Annotated[str, matching(_ISSUER, "the cluster's OIDC issuer URL, https://...")]
+
+    @property
+    def issuer(self) -> str:
+        """The issuer as IAM condition keys name it: the URL without its scheme."""
+        return self.issuer_url.removeprefix("https://")
+
+
+class Aws(Model):
+    region: Region
+    allowed_account_ids: Annotated[tuple[AccountId, ...], Field(min_length=1), AfterValidator(_each_once)]
+    oidc_provider: OidcProvider
+    # Added to every AWS resource; the program adds project, stack and managed-by itself.
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict)
+
+
+class InventorySecret(Model):
+    """One secret the backend reads, as the rotation policy lists it."""
+
+    name: Annotated[str, matching(_ENV_NAME, "an environment variable name in capitals such as JWT_SECRET")]
+    owner: Annotated[str, Field(min_length=1, max_length=64)]
+    rotation_days: Int32 = Field(ge=1, le=3650)
+    automation: Literal["automated", "manual"]
+    last_rotated: Annotated[date, AfterValidator(_not_in_the_future)]
+    description: Annotated[str, Field(min_length=1, max_length=2048)]
+    # Where it lives in Secrets Manager (default: reconciliation/<stack>/<NAME>) and the JSON
+    # property that holds the value.
+    secret_name: (
+        Annotated[str, matching(_SECRET_NAME, "a Secrets Manager name such as reconciliation/jwt-secret")] | None
+    ) = None
+    property: Annotated[str, matching(_PROPERTY, "a JSON property name such as value")] = "value"
+    # An existing secret to adopt (Pulumi's `import`): its full ARN, as describe-secret prints it.
+    import_arn: Annotated[str, matching(_SECRET_ARN, "a Secrets Manager secret ARN")] | None = None
+
+
+class Secrets(Model):
+    # The SecretStore, its reader ServiceAccount and the Kubernetes Secret the values land in.
+    store_name: DnsSubdomain = "aws-secrets-manager"
+    reader_service_account: DnsSubdomain = "secrets-reader"
+    target_secret_name: DnsSubdomain = "reconciliation-secrets"
+    refresh_interval: Annotated[str, AfterValidator(_go_duration)] = "1h"
+    # Days a deleted secret can still be restored (Secrets Manager allows 7-30).
+    recovery_window_days: Int32 = Field(30, ge=7, le=30)
+    reminder_lead_days: Int32 = Field(7, ge=1)
+    inventory: Annotated[tuple[InventorySecret, ...], Field(min_length=1)]
+
+    def secret_name(self, secret: InventorySecret, stack: str) -> str:
+        return secret.secret_name or f"reconciliation/{stack}/{secret.name}"

@@ -1,0 +1,99 @@
+"""Rules of the AWS settings and the secrets inventory (see ``settings.engine`` for how they run)."""
+
+from __future__ import annotations
+
+from settings.engine import STACK, Problem, rule
+from settings.engine import at as _at
+
+# Tags the program sets itself on every AWS resource.
+PROGRAM_TAGS = ("project", "stack", "managed-by")
+
+
+@rule("secrets.inventory")
+def inventory_names_are_unique(inventory: tuple) -> list[Problem]:
+    names = [secret.name for secret in inventory]
+    doubled = sorted({name for name in names if names.count(name) > 1})
+    if not doubled:
+        return []
+    return [Problem(_at("secrets.inventory"), names, f"each name once; {', '.join(doubled)} appears more than once")]
+
+
+@rule("secrets.inventory", STACK)
+def secret_names_are_unique(inventory: tuple, stack: str) -> list[Problem]:
+    found, seen = [], {}
+    for index, secret in enumerate(inventory):
+        name = secret.secret_name or f"reconciliation/{stack}/{secret.name}"
+        if name in seen:
+            allowed = f"inventory[{seen[name]}] is stored under {name} already: two entries cannot share one secret"
+            found.append(Problem((*_at("secrets.inventory"), index, "secretName"), name, allowed))
+        seen.setdefault(name, index)
+    return found
+
+
+@rule("secrets.inventory", "secrets.reminderLeadDays")
+def reminders_come_before_the_due_date(inventory: tuple, lead: int) -> list[Problem]:
+    return [
+        Problem(
+            (*_at("secrets.inventory"), index, "rotationDays"),
+            secret.rotation_days,
+            f"must be longer than secrets.reminderLeadDays ({lead}), or the reminder comes before the last rotation",
+        )
+        for index, secret in enumerate(inventory)
+        if secret.rotation_days <= lead
+    ]
+
+
+@rule("production", "secrets.recoveryWindowDays")
+def production_keeps_deleted_secrets(production: bool, days: int) -> list[Problem]:
+    if not production or days == 30:
+        return []
+    allowed = "production stacks keep a deleted secret restorable for the full 30 days"
+    return [Problem(_at("secrets.recoveryWindowDays"), days, allowed)]
+
+
+@rule("secrets.inventory", "backend.env")
+def secrets_and_plain_env_do_not_collide(inventory: tuple, env: dict) -> list[Problem]:
+    return [
+        Problem(
+            (*_at("backend.env"), secret.name),
+            env[secret.name],
+            "is also a secret in secrets.inventory: the container would get two values for one variable",
+        )
+        for secret in inventory
+        if secret.name in env
+    ]
+
+
+@rule("aws.oidcProvider", "aws.allowedAccountIds")
+def oidc_provider_is_the_clusters(provider: object, accounts: tuple) -> list[Problem]:
+    found = []
+    account = provider.arn.split(":")[4]
+    if account not in accounts:
+        allowed = f"its account {account} is not in aws.allowedAccountIds ({', '.join(accounts)})"
+        found.append(Problem(_at("aws.oidcProvider.arn"), provider.arn, allowed))
+    if provider.arn.split("oidc-provider/", 1)[1] != provider.issuer:
+        allowed = f"the ARN names another issuer than issuerUrl ({provider.issuer}): both come from one cluster"
+        found.append(Problem(_at("aws.oidcProvider.arn"), provider.arn, allowed))
+    return found
+
+
+@rule("secrets.inventory", "aws.region", "aws.allowedAccountIds")
+def adopted_secrets_are_in_the_stacks_account(inventory: tuple, region: str, accounts: tuple) -> list[Problem]:
+    found = []
+    for index, secret in enumerate(inventory):
+        if secret.import_arn is None:
+            continue
+        _, _, _, in_region, account, *_ = secret.import_arn.split(":")
+        if in_region != region or account not in accounts:
+            allowed = f"must be a secret in {region} of {', '.join(accounts)} (aws.region, aws.allowedAccountIds)"
+            found.append(Problem((*_at("secrets.inventory"), index, "importArn"), secret.import_arn, allowed))
+    return found
+
+
+@rule("aws.tags")
+def tags_leave_the_programs_own(tags: dict) -> list[Problem]:
+    return [
+        Problem((*_at("aws.tags"), key), tags[key], "the program sets this tag itself (project, stack, managed-by)")
+        for key in sorted(tags)
+        if key in PROGRAM_TAGS
+    ]

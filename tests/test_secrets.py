@@ -1,0 +1,229 @@
+"""The AWS side of the secrets, on the wire: explicit provider, KMS key, inventory secrets without
+values, and an IRSA role whose documents are least privilege. Every stack file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import problems, run_changed
+
+from components import aws_policies
+from offline.harness import RunResult, StackRun, run_stack, stack_config, stack_document
+from settings.stack import StackSettings
+
+NS = "reconciliation-platform"
+AWS_PROVIDER = "pulumi:providers:aws"
+
+
+def _document(result: RunResult, type_token: str, name_suffix: str, key: str = "policy") -> dict:
+    (resource,) = [r for r in result.by_type(type_token) if r.name.endswith(name_suffix)]
+    return json.loads(resource.inputs[key])
+
+
+def identity_policy_problems(document: dict) -> list[str]:
+    """What a reviewer refuses in an identity policy: a bare `*` resource or action."""
+    found = []
+    for statement in document["Statement"]:
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if "*" in resources or not resources:
+            found.append(f"{statement.get('Sid')}: a bare * (or no) resource")
+        if any(action == "*" or action.endswith(":*") for action in actions):
+            found.append(f"{statement.get('Sid')}: a wildcard action")
+    return found
+
+
+def trust_problems(document: dict, issuer: str, subject: str) -> list[str]:
+    (statement,) = document["Statement"]
+    condition = statement.get("Condition", {}).get("StringEquals", {})
+    found = []
+    if condition.get(f"{issuer}:aud") != "sts.amazonaws.com":
+        found.append("no aud condition")
+    if condition.get(f"{issuer}:sub") != subject:
+        found.append("no sub condition for exactly the reader ServiceAccount")
+    return found
+
+
+def test_every_stack_file_disables_the_default_aws_provider(stack: str) -> None:
+    disabled = stack_document(stack).get("pulumi:disable-default-providers", [])
+    assert "aws" in disabled or "*" in disabled
+
+
+def test_aws_resources_go_through_the_stack_provider(result: RunResult, settings: StackSettings) -> None:
+    provider = result.one(AWS_PROVIDER)
+    assert provider.inputs["region"] == settings.aws.region
+    assert json.loads(provider.inputs["allowedAccountIds"]) == list(settings.aws.allowed_account_ids)
+    tags = json.loads(provider.inputs["defaultTags"])["tags"]
+    assert {
+        "project": "reconciliation-platform",
+        "stack": settings.environment,
+        "managed-by": "pulumi",
+    }.items() <= tags.items()
+    aws = [r for r in result.resources if r.type.startswith("aws:")]
+    assert len(aws) == 5 + len(settings.secrets.inventory)  # role, two policies, key, alias, secrets
+    assert all(r.provider.startswith(provider.urn + "::") for r in aws)
+
+
+def test_a_hostile_shell_does_not_move_the_stack_to_another_region(result: RunResult, stack: str) -> None:
+    config, secret_keys = stack_config(stack)
+    hostile = {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "ap-southeast-2", "AWS_PROFILE": "someone-else"}
+    again = StackRun(stack, config, secret_keys, environ=hostile).execute()
+    assert repr(again.one(AWS_PROVIDER).inputs) == repr(result.one(AWS_PROVIDER).inputs)
+
+
+def test_the_key_rotates_and_secrets_use_it_with_no_value(result: RunResult, settings: StackSettings) -> None:
+    key = result.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.protect is settings.production
+    secrets = result.by_type("aws:secretsmanager/secret:Secret")
+    assert sorted(s.inputs["name"] for s in secrets) == sorted(
+        settings.secrets.secret_name(secret, settings.environment) for secret in settings.secrets.inventory
+    )
+    for secret in secrets:
+        assert secret.inputs["recoveryWindowInDays"] == settings.secrets.recovery_window_days
+        assert secret.protect is settings.production
+        assert {"owner", "rotation-days", "automation"} <= set(secret.inputs["tags"])
+    # No value ever: no secret version is declared, so none can reach state.
+    assert not [r for r in result.resources if "secretVersion" in r.type]
+
+
+def test_the_key_policy_admits_the_account_and_exactly_the_reader(result: RunResult, settings: StackSettings) -> None:
+    policy = json.loads(result.one("aws:kms/key:Key").inputs["policy"])
+    by_sid = {statement["Sid"]: statement for statement in policy["Statement"]}
+    account = aws_policies.account(settings)
+    assert by_sid["AccountAdministersTheKey"]["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}
+    assert "kms:Decrypt" not in by_sid["AccountAdministersTheKey"]["Action"]
+    decrypt = by_sid["ReaderDecryptsThroughSecretsManager"]
+    assert decrypt["Principal"] == {"AWS": [aws_policies.reader_role_arn(settings)]}
+    assert decrypt["Action"] == ["kms:Decrypt"]
+    via = {"kms:ViaService": f"secretsmanager.{settings.aws.region}.amazonaws.com"}
+    assert decrypt["Condition"] == {"StringEquals": via}
+    assert by_sid["WritersEncryptThroughSecretsManager"]["Condition"] == {"StringEquals": via}
+
+
+def test_the_reader_role_is_least_privilege(result: RunResult, settings: StackSettings) -> None:
+    issuer = settings.aws.oidc_provider.issuer
+    subject = f"system:serviceaccount:{settings.kubernetes.namespace}:{settings.secrets.reader_service_account}"
+    trust = _document(result, "aws:iam/role:Role", "-reader", "assumeRolePolicy")
+    assert trust_problems(trust, issuer, subject) == []
+    assert trust["Statement"][0]["Principal"] == {"Federated": settings.aws.oidc_provider.arn}
+    read = _document(result, "aws:iam/rolePolicy:RolePolicy", "-read-secrets")
+    assert identity_policy_problems(read) == []
+    (statement,) = read["Statement"]
+    assert statement["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    account = aws_policies.account(settings)
+    assert statement["Resource"] == [
+        f"arn:aws:secretsmanager:{settings.aws.region}:{account}:secret:"
+        f"{settings.secrets.secret_name(secret, settings.environment)}-??????"
+        for secret in settings.secrets.inventory
+    ]
+    # The decrypt statement needs the key's ARN, which only AWS knows: built from it after apply.
+    decrypt = aws_policies.decrypt_policy(settings, "arn:aws:kms:eu-west-1:111122223333:key/abc")
+    assert identity_policy_problems(decrypt) == []
+    assert decrypt["Statement"][0]["Condition"]["StringEquals"]["kms:ViaService"].startswith("secretsmanager.")
+
+
+def test_the_policy_checks_catch_a_wildcard_and_a_missing_aud() -> None:
+    # Proves the assertions above can fail.
+    wildcard = {"Statement": [{"Sid": "Bad", "Action": ["secretsmanager:GetSecretValue"], "Resource": "*"}]}
+    assert identity_policy_problems(wildcard) == ["Bad: a bare * (or no) resource"]
+    admin = {"Statement": [{"Sid": "Admin", "Action": "kms:*", "Resource": ["arn:aws:kms:x"]}]}
+    assert identity_policy_problems(admin) == ["Admin: a wildcard action"]
+    no_aud = {"Statement": [{"Condition": {"StringEquals": {"issuer:sub": "system:serviceaccount:ns:sa"}}}]}
+    assert trust_problems(no_aud, "issuer", "system:serviceaccount:ns:sa") == ["no aud condition"]
+
+
+def test_prod_adopts_the_platforms_existing_secrets() -> None:
+    result = run_stack("prod")
+    imports = {r.inputs["name"]: r.import_id for r in result.by_type("aws:secretsmanager/secret:Secret")}
+    assert imports["reconciliation/jwt-secret"].startswith(
+        "arn:aws:secretsmanager:eu-west-1:444455556666:secret:reconciliation/jwt-secret-"
+    )
+    assert all(imports.values())
+    external = result.one("kubernetes:external-secrets.io/v1:ExternalSecret").inputs["spec"]
+    jwt = next(entry for entry in external["data"] if entry["secretKey"] == "JWT_SECRET")
+    assert jwt["remoteRef"] == {"key": "reconciliation/jwt-secret", "property": "value"}  # as the platform reads it
+    assert external["target"]["deletionPolicy"] == "Retain"
+
+
+def test_the_cluster_side_reads_through_the_reader_only(result: RunResult, settings: StackSettings) -> None:
+    accounts = {r.inputs["metadata"]["name"]: r.inputs for r in result.by_type("kubernetes:core/v1:ServiceAccount")}
+    reader = accounts[settings.secrets.reader_service_account]
+    assert reader["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": aws_policies.reader_role_arn(settings)}
+    store = result.one("kubernetes:external-secrets.io/v1:SecretStore").inputs
+    assert store["spec"]["provider"]["aws"]["auth"] == {
+        "jwt": {"serviceAccountRef": {"name": settings.secrets.reader_service_account}}
+    }
+    external = result.one("kubernetes:external-secrets.io/v1:ExternalSecret")
+    assert external.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
+    assert external.inputs["spec"]["refreshInterval"] == settings.secrets.refresh_interval
+    deployment = result.one("kubernetes:apps/v1:Deployment")
+    assert external.urn in deployment.depends_on  # no rollout before the Secret exists
+
+
+REFUSED = {
+    "the same secret twice": (
+        "dev",
+        {"secrets.inventory.1.name": "JWT_SECRET"},
+        f'{NS}:secrets.inventory = ["JWT_SECRET", "JWT_SECRET"]: each name once; JWT_SECRET appears more than once',
+    ),
+    "a reminder after the due date": (
+        "dev",
+        {"secrets.inventory.0.rotationDays": 7},
+        f"{NS}:secrets.inventory[0].rotationDays = 7: must be longer than secrets.reminderLeadDays (7), or the "
+        "reminder comes before the last rotation",
+    ),
+    "a rotation date in the future": (
+        "dev",
+        {"secrets.inventory.0.lastRotated": "2999-01-01"},
+        "secrets.inventory[0].lastRotated",
+    ),
+    "a short recovery window in production": (
+        "prod",
+        {"secrets.recoveryWindowDays": 7},
+        f"{NS}:secrets.recoveryWindowDays = 7: production stacks keep a deleted secret restorable for the full 30 days",
+    ),
+    "a secret that is also a plain variable": (
+        "dev",
+        {"backend.env.JWT_SECRET": "oops"},
+        f'{NS}:backend.env.JWT_SECRET = "oops": is also a secret in secrets.inventory: the container would get two '
+        "values for one variable",
+    ),
+    "an OIDC provider of another account": (
+        "dev",
+        {"aws.allowedAccountIds": ["999999999999"]},
+        f"{NS}:aws.oidcProvider.arn = ",
+    ),
+    "an adopted secret in another region": (
+        "prod",
+        {"aws.region": "eu-central-1"},
+        f"{NS}:secrets.inventory[0].importArn = ",
+    ),
+    "a tag the program sets": ("dev", {"aws.tags": {"stack": "x"}}, f'{NS}:aws.tags.stack = "x": the program sets'),
+    "an unquoted account ID": ("dev", {"aws.allowedAccountIds": [111122223333]}, f"{NS}:aws.allowedAccountIds[0] = "),
+    "a frequency out of range": (
+        "dev",
+        {"secrets.inventory.0.rotationDays": 4000},
+        f"{NS}:secrets.inventory[0].rotationDays = 4000: Input should be less than or equal to 3650",
+    ),
+    "an unknown automation": (
+        "dev",
+        {"secrets.inventory.0.automation": "sometimes"},
+        f"{NS}:secrets.inventory[0].automation = \"sometimes\": Input should be 'automated' or 'manual'",
+    ),
+    "a refresh loop too tight": (
+        "dev",
+        {"secrets.refreshInterval": "10s"},
+        f'{NS}:secrets.refreshInterval = "10s": expected a duration of at least 1m, such as 1h',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_refused(case: str) -> None:
+    stack, changes, expected = REFUSED[case]
+    lines = problems(run_changed(stack, changes))
+    assert any(line.startswith(expected) or expected in line for line in lines), lines

@@ -81,10 +81,58 @@ def external_secret(settings: StackSettings) -> dict:
     }
 
 
+PREVIOUS_SUFFIX = "_PREVIOUS"
+
+
+def previous_secret_name(settings: StackSettings) -> str:
+    return f"{settings.secrets.target_secret_name}-previous"
+
+
+def previous_external_secret(settings: StackSettings) -> dict | None:
+    """The previous version (AWSPREVIOUS) of each automatically rotated secret, so a token signed
+    just before a rotation still validates. A Secret of its own: before the first rotation there
+    is no previous version, and that must not keep the current values from syncing."""
+    secrets = settings.secrets
+    rotated = [secret for secret in secrets.inventory if secret.automation == "automated"]
+    if not rotated:
+        return None
+    manifest = external_secret(settings)
+    manifest["metadata"] = _metadata(settings, previous_secret_name(settings))
+    manifest["spec"]["target"]["name"] = previous_secret_name(settings)
+    manifest["spec"]["data"] = [
+        {
+            "secretKey": secret.name + PREVIOUS_SUFFIX,
+            "remoteRef": {
+                "key": secrets.secret_name(secret, settings.environment),
+                "property": secret.property,
+                "version": "AWSPREVIOUS",
+            },
+        }
+        for secret in rotated
+    ]
+    return manifest
+
+
 def secret_env(settings: StackSettings) -> list[dict]:
-    """The container's variables from the synced Secret, one per inventory entry."""
+    """The container's variables from the synced Secrets: one per inventory entry, and the
+    previous value of each automatically rotated one (optional: absent before a rotation)."""
     name = settings.secrets.target_secret_name
-    return [
+    current = [
         {"name": secret.name, "valueFrom": {"secretKeyRef": {"name": name, "key": secret.name}}}
         for secret in settings.secrets.inventory
     ]
+    previous = [
+        {
+            "name": secret.name + PREVIOUS_SUFFIX,
+            "valueFrom": {
+                "secretKeyRef": {
+                    "name": previous_secret_name(settings),
+                    "key": secret.name + PREVIOUS_SUFFIX,
+                    "optional": True,
+                }
+            },
+        }
+        for secret in settings.secrets.inventory
+        if secret.automation == "automated"
+    ]
+    return [*current, *previous]

@@ -46,4 +46,15 @@ class SecretsSync(pulumi.ComponentResource):
             spec=spec["spec"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, store]),
         )
+        previous = external_secrets.previous_external_secret(settings)
+        if previous is not None:
+            # Not waited for: it is not Ready until the first rotation has made a previous version.
+            CustomResource(
+                f"{name}-previous",
+                api_version=previous["apiVersion"],
+                kind=previous["kind"],
+                metadata=previous["metadata"],
+                spec=previous["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, store]),
+            )
         self.register_outputs({"targetSecret": settings.secrets.target_secret_name})

@@ -63,7 +63,13 @@ def test_prestop_hook_is_omitted_when_sleep_is_zero() -> None:
 
 def test_without_plain_env_only_the_secrets_are_in_the_environment() -> None:
     env = pod.container(_settings("dev", {"backend.env": {}}))["env"]
-    assert [variable["name"] for variable in env] == ["JWT_SECRET", "DATABASE_PASSWORD"]
+    assert [variable["name"] for variable in env] == ["JWT_SECRET", "DATABASE_PASSWORD", "JWT_SECRET_PREVIOUS"]
+    # The previous value exists only after a first rotation: optional, from a Secret of its own.
+    assert env[2]["valueFrom"]["secretKeyRef"] == {
+        "name": "reconciliation-secrets-previous",
+        "key": "JWT_SECRET_PREVIOUS",
+        "optional": True,
+    }
     assert all("value" not in variable for variable in env)  # never a secret value in a manifest
 
 

@@ -55,6 +55,10 @@ template:
       - {name: REDIS_PASSWORD, valueFrom: {secretKeyRef: {key: REDIS_PASSWORD, name: reconciliation-secrets}}}
       - {name: STRIPE_SECRET_KEY, valueFrom: {secretKeyRef: {key: STRIPE_SECRET_KEY, name: reconciliation-secrets}}}
       - {name: SMTP_PASSWORD, valueFrom: {secretKeyRef: {key: SMTP_PASSWORD, name: reconciliation-secrets}}}
+      # The value before the last automated rotation, while tokens signed with it still circulate.
+      - name: JWT_SECRET_PREVIOUS
+        valueFrom:
+          secretKeyRef: {key: JWT_SECRET_PREVIOUS, name: reconciliation-secrets-previous, optional: true}
       ports: [{containerPort: 8000, name: http, protocol: TCP}]
       lifecycle: {preStop: {sleep: {seconds: 5}}}
       startupProbe:

@@ -57,6 +57,7 @@ def test_registers_one_of_each_child_under_the_component(result: RunResult, sett
     assert synced == [
         "kubernetes:core/v1:ServiceAccount",
         "kubernetes:external-secrets.io/v1:ExternalSecret",
+        "kubernetes:external-secrets.io/v1:ExternalSecret",  # the previous versions of rotated secrets
         "kubernetes:external-secrets.io/v1:SecretStore",
     ]
 

@@ -54,6 +54,7 @@ APPLY_ORDER = [
     "HorizontalPodAutoscaler",
     # Custom resources come after every kind Helm knows, by kind.
     "ExternalSecret",
+    "ExternalSecret",
     "SecretStore",
 ]
 CUSTOM_KINDS = ("ExternalSecret", "SecretStore")

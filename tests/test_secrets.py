@@ -21,6 +21,23 @@ def _document(result: RunResult, type_token: str, name_suffix: str, key: str = "
     return json.loads(resource.inputs[key])
 
 
+def _external_secret(result: RunResult, name: str = "reconciliation-secrets"):
+    (found,) = [
+        r
+        for r in result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+        if r.inputs["metadata"]["name"] == name
+    ]
+    return found
+
+
+def test_automatically_rotated_secrets_also_sync_their_previous_version(result: RunResult, settings) -> None:
+    previous = _external_secret(result, "reconciliation-secrets-previous").inputs
+    rotated = [s for s in settings.secrets.inventory if s.automation == "automated"]
+    assert [entry["secretKey"] for entry in previous["spec"]["data"]] == [f"{s.name}_PREVIOUS" for s in rotated]
+    assert all(entry["remoteRef"]["version"] == "AWSPREVIOUS" for entry in previous["spec"]["data"])
+    assert "annotations" not in previous["metadata"]  # not waited for: absent until a first rotation
+
+
 def identity_policy_problems(document: dict) -> list[str]:
     """What a reviewer refuses in an identity policy: a bare `*` resource or action."""
     found = []
@@ -143,7 +160,7 @@ def test_prod_adopts_the_platforms_existing_secrets() -> None:
         "arn:aws:secretsmanager:eu-west-1:444455556666:secret:reconciliation/jwt-secret-"
     )
     assert all(imports.values())
-    external = result.one("kubernetes:external-secrets.io/v1:ExternalSecret").inputs["spec"]
+    external = _external_secret(result).inputs["spec"]
     jwt = next(entry for entry in external["data"] if entry["secretKey"] == "JWT_SECRET")
     assert jwt["remoteRef"] == {"key": "reconciliation/jwt-secret", "property": "value"}  # as the platform reads it
     assert external["target"]["deletionPolicy"] == "Retain"
@@ -157,7 +174,7 @@ def test_the_cluster_side_reads_through_the_reader_only(result: RunResult, setti
     assert store["spec"]["provider"]["aws"]["auth"] == {
         "jwt": {"serviceAccountRef": {"name": settings.secrets.reader_service_account}}
     }
-    external = result.one("kubernetes:external-secrets.io/v1:ExternalSecret")
+    external = _external_secret(result)
     assert external.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
     assert external.inputs["spec"]["refreshInterval"] == settings.secrets.refresh_interval
     deployment = result.one("kubernetes:apps/v1:Deployment")

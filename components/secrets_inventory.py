@@ -5,6 +5,7 @@ Secrets reads them with."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pulumi
 from pulumi_aws.iam import Role, RolePolicy
@@ -12,6 +13,7 @@ from pulumi_aws.kms import Alias, Key
 from pulumi_aws.secretsmanager import Secret
 
 from components import aws_policies
+from settings.aws import days_overdue
 from settings.stack import StackSettings
 
 
@@ -83,5 +85,15 @@ class SecretsInventory(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        for secret in settings.secrets.inventory:
+            late = days_overdue(secret, date.today())
+            if late > 0:
+                # A warning, not an error: an overdue secret must never block a deploy.
+                pulumi.log.warn(
+                    f"secret {secret.name} ({settings.secrets.secret_name(secret, stack)}) is {late} days overdue "
+                    f"for rotation: last rotated {secret.last_rotated.isoformat()}, every {secret.rotation_days} "
+                    f"days, owner {secret.owner}",
+                    resource=self,
+                )
         self.reader_role_arn = aws_policies.reader_role_arn(settings)
         self.register_outputs({"keyArn": self.key.arn, "readerRoleArn": self.reader_role_arn})

@@ -8,6 +8,7 @@ parent, provider and options. No CLI, no plugin, no credentials.
 
 from __future__ import annotations
 
+import logging
 import os
 import runpy
 import sys
@@ -64,6 +65,7 @@ class RunResult:
     stack: str
     resources: list[Registration] = field(default_factory=list)
     outputs: dict[str, StackOutput] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what `pulumi preview` would print as warnings
 
     def by_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_token]
@@ -116,6 +118,17 @@ class _Monitor(pulumi_mocks.MockMonitor):
         return response
 
 
+class _Warnings(logging.Logger):
+    """The mock engine's logger: keeps the program's warnings, as `pulumi preview` shows them."""
+
+    def __init__(self) -> None:
+        super().__init__("offline-render", logging.WARNING)
+        self.messages: list[str] = []
+
+    def warning(self, msg: object, *args: object, **kwargs: object) -> None:
+        self.messages.append(str(msg))
+
+
 class Secret:
     """A value Pulumi would encrypt in state: rendered as a marker, never as itself."""
 
@@ -166,8 +179,9 @@ class StackRun:
             sys.path.insert(0, str(ROOT))
         pulumi_settings.set_root_resource(None)  # a fresh Stack per run, not the previous run's
         pulumi.runtime.set_all_config(self.config, self.secret_keys)
+        warnings = _Warnings()
         pulumi.runtime.set_mocks(
-            self.monitor.mocks, project=PROJECT, stack=self.stack, preview=True, monitor=self.monitor
+            self.monitor.mocks, project=PROJECT, stack=self.stack, preview=True, monitor=self.monitor, logger=warnings
         )
 
         @pulumi.runtime.test
@@ -176,7 +190,7 @@ class StackRun:
 
         with _environment(self.environ):
             program()
-        result = RunResult(stack=self.stack, resources=self.registrations)
+        result = RunResult(stack=self.stack, resources=self.registrations, warnings=warnings.messages)
         for name, exported in sorted(pulumi_settings.get_root_resource().outputs.items()):
             output = pulumi.Output.from_input(exported)
             known = _sync_await(output.is_known())

@@ -119,6 +119,8 @@ def summary(result: RunResult) -> str:
         f" {'=' if i.startswith('import') else '+'}   {t:<{width[0]}}  {n:<{width[1]}}  {p:<{width[2]}}  {i}".rstrip()
         for t, n, p, i in rows
     ]
+    if result.warnings:
+        lines += ["", "Diagnostics:", *(f"    warning: {message}" for message in result.warnings)]
     lines += ["", "Outputs:"]
     for name, output in result.outputs.items():
         shown = "[secret]" if output.secret else documents.to_json(output.value).strip()

@@ -100,6 +100,11 @@ class InventorySecret(Model):
     import_arn: Annotated[str, matching(_SECRET_ARN, "a Secrets Manager secret ARN")] | None = None
 
 
+def days_overdue(secret: InventorySecret, today: date) -> int:
+    """Days since the secret was due for rotation (0 or less: not due yet)."""
+    return (today - secret.last_rotated).days - secret.rotation_days
+
+
 class Secrets(Model):
     # The SecretStore, its reader ServiceAccount and the Kubernetes Secret the values land in.
     store_name: DnsSubdomain = "aws-secrets-manager"

@@ -244,3 +244,32 @@ def test_refused(case: str) -> None:
     stack, changes, expected = REFUSED[case]
     lines = problems(run_changed(stack, changes))
     assert any(line.startswith(expected) or expected in line for line in lines), lines
+
+
+def test_an_overdue_secret_is_a_warning_naming_it_never_an_error() -> None:
+    from datetime import date, timedelta
+
+    last = date.today() - timedelta(days=100)  # due after 90 days: 10 days late
+    fresh = date.today().isoformat()
+    result = run_changed(
+        "dev", {"secrets.inventory.0.lastRotated": last.isoformat(), "secrets.inventory.1.lastRotated": fresh}
+    ).execute()
+    assert result.warnings == [
+        f"secret JWT_SECRET (reconciliation/dev/JWT_SECRET) is 10 days overdue for rotation: last rotated "
+        f"{last.isoformat()}, every 90 days, owner Security"
+    ]
+    assert result.one("aws:kms/key:Key")  # the deploy goes on
+
+
+def test_the_render_prints_the_warnings(tmp_path, capsys) -> None:
+    import yaml
+    from helpers import changed
+
+    from offline import render
+
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": changed("dev", {"secrets.inventory.1.lastRotated": "2020-01-01"})}))
+    assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "Diagnostics:\n    warning: secret DATABASE_PASSWORD (reconciliation/dev/DATABASE_PASSWORD) is " in out
+    assert "days overdue for rotation" in (tmp_path / "out" / "summary.txt").read_text()

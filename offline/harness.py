@@ -82,13 +82,7 @@ def stack_names() -> list[str]:
 
 
 class _Mocks(pulumi_mocks.Mocks):
-    def __init__(self) -> None:
-        super().__init__()
-        self.last_inputs: dict = {}
-
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
-        # The monitor has deserialized the inputs already: kept for the registration record.
-        self.last_inputs = args.inputs
         # Preview semantics: no ID, and no output beyond what the program itself sent.
         return "", {}
 
@@ -114,7 +108,7 @@ class _Monitor(pulumi_mocks.MockMonitor):
                     parent=request.parent,
                     provider=request.provider,
                     custom=request.custom,
-                    inputs=plain(self.mocks.last_inputs),
+                    inputs=plain(rpc.deserialize_properties(request.object)),
                     protect=request.protect,
                     depends_on=sorted(request.dependencies),
                     import_id=request.importId,

@@ -3,8 +3,8 @@
     python -m offline.bench [--runs 5] [--no-suite] [--instructions]
 
 Each figure is a fresh process, as `pulumi up` and CI start one: wall time (median and best of
-``--runs``) and peak resident memory. The floor imports exactly the SDK modules the program
-imports (found by reading its sources), so the gap between floor and render is the program's
+``--runs``) and peak resident memory. The floor imports exactly the SDK modules and classes the
+program imports (found by reading its sources), so the gap between floor and render is the program's
 own cost; ``x floor`` is each median over the floor's. Wall time on a shared 2-core machine
 varies by 10-20 % between runs, so ``--instructions`` also counts the CPU instructions of the
 floor and of each render once under valgrind's callgrind (slow, about a minute each, but the
@@ -34,15 +34,26 @@ PROGRAM_SOURCES = ("__main__.py", "components", "settings")
 
 def sdk_imports() -> list[str]:
     """The Pulumi SDK modules the program imports, read from its own source files."""
-    found = set()
+    return sorted({statement.split()[1] for statement in sdk_import_statements()})
+
+
+def sdk_import_statements() -> list[str]:
+    """The program's imports of the Pulumi SDK, as statements: `from m import Class` loads the
+    class (pulumi_aws loads a module's classes lazily, on first access), `import m` the module."""
+    found: dict[str, set[str]] = {}
     for source in PROGRAM_SOURCES:
         path = ROOT / source
         for file in [path] if path.is_file() else sorted(path.rglob("*.py")):
             for node in ast.walk(ast.parse(file.read_text())):
-                names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
-                names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
-                found.update(name for name in names if name.split(".")[0].startswith("pulumi"))
-    return sorted(found)
+                if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pulumi"):
+                    found.setdefault(node.module, set()).update(alias.name for alias in node.names)
+                elif isinstance(node, ast.Import):
+                    for alias in node.names:
+                        if alias.name.startswith("pulumi"):
+                            found.setdefault(alias.name, set())
+    return [
+        f"from {m} import {', '.join(sorted(names))}" if names else f"import {m}" for m, names in sorted(found.items())
+    ]
 
 
 def measure(command: list[str], runs: int) -> tuple[list[float], int]:
@@ -89,12 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     python = sys.executable
-    modules = sdk_imports()
+    modules, statements = sdk_imports(), sdk_import_statements()
     rows = [
         ("python -c pass (interpreter only)", [python, "-c", "pass"], args.runs),
         (
             f"import SDK floor ({len(modules)} modules)",
-            [python, "-c", "; ".join(f"import {m}" for m in modules)],
+            [python, "-c", "; ".join(statements)],
             args.runs,
         ),
         # The same imports, then frozen as __main__.py freezes them: without it the floor pays a
@@ -102,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         # so the program's own cost is render over this row.
         (
             "import SDK floor, frozen like the program",
-            [python, "-c", "; ".join([*(f"import {m}" for m in modules), "import gc", "gc.freeze()"])],
+            [python, "-c", "; ".join([*statements, "import gc", "gc.freeze()"])],
             args.runs,
         ),
     ]

@@ -1,0 +1,1 @@
+"""AWS Lambda functions shipped with the program (deployed by ``components``)."""

@@ -1,0 +1,137 @@
+"""The JWT_SECRET rotation function against moto: real boto3 calls, Secrets Manager's four steps."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.awslambda.models import LambdaBackend
+
+from rotation import jwt_secret
+
+REGION = "eu-west-1"
+NAME = "reconciliation/dev/JWT_SECRET"
+
+
+LAMBDA = {"runs": True}  # whether moto's Secrets Manager runs the handler when it invokes the Lambda
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch):
+    """moto, where Secrets Manager's calls to the rotation Lambda run the handler in process."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+
+    def invoke(self, *args, body: str = "", **kwargs) -> bytes:
+        if LAMBDA["runs"]:
+            jwt_secret.lambda_handler(json.loads(body), None, boto3.client("secretsmanager", region_name=REGION))
+        return b""
+
+    monkeypatch.setattr(LambdaBackend, "invoke", invoke)
+    LAMBDA["runs"] = True
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name=REGION)
+
+
+def _rotation_enabled_with_a_pending_placeholder(aws) -> str:
+    """Rotation enabled and an AWSPENDING version with no value yet, as Secrets Manager prepares
+    one before calling createSecret; the handler is then called step by step."""
+    LAMBDA["runs"] = False
+    aws.rotate_secret(SecretId=NAME, RotationLambdaARN=_function_arn(), RotationRules={"AutomaticallyAfterDays": 90})
+    (token,) = [version for version, labels in _stages(aws).items() if "AWSPENDING" in labels]
+    return token
+
+
+def _function_arn() -> str:
+    role = boto3.client("iam").create_role(RoleName="rotation", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("jwt_secret.py", "")
+    function = boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName="rotate",
+        Runtime="python3.12",
+        Role=role,
+        Handler="jwt_secret.lambda_handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+    return function["FunctionArn"]
+
+
+def _value(client, **version) -> str:
+    version = version or {"VersionStage": "AWSCURRENT"}
+    return json.loads(client.get_secret_value(SecretId=NAME, **version)["SecretString"])["value"]
+
+
+def _stages(client) -> dict:
+    return client.describe_secret(SecretId=NAME)["VersionIdsToStages"]
+
+
+def test_a_full_rotation_moves_current_to_a_new_value_and_keeps_the_old_as_previous(aws) -> None:
+    aws.create_secret(Name=NAME, SecretString=json.dumps({"value": "the-old-signing-key"}))
+    aws.rotate_secret(SecretId=NAME, RotationLambdaARN=_function_arn(), RotationRules={"AutomaticallyAfterDays": 90})
+    new = _value(aws)
+    assert new != "the-old-signing-key"
+    assert len(new) >= jwt_secret.MIN_LENGTH
+    assert _value(aws, VersionStage="AWSPREVIOUS") == "the-old-signing-key"
+    current = [version for version, labels in _stages(aws).items() if "AWSCURRENT" in labels]
+    previous = [version for version, labels in _stages(aws).items() if "AWSPREVIOUS" in labels]
+    assert len(current) == len(previous) == 1
+    assert current != previous
+
+
+def _step(aws, step: str, token: str) -> None:
+    jwt_secret.lambda_handler({"SecretId": NAME, "ClientRequestToken": token, "Step": step}, None, aws)
+
+
+def test_every_step_is_safe_to_repeat(aws) -> None:
+    aws.create_secret(Name=NAME, SecretString=json.dumps({"value": "the-old-signing-key"}))
+    token = _rotation_enabled_with_a_pending_placeholder(aws)
+    _step(aws, "createSecret", token)
+    pending = _value(aws, VersionId=token, VersionStage="AWSPENDING")
+    for step in ("createSecret", "setSecret", "setSecret", "testSecret", "testSecret"):
+        _step(aws, step, token)
+    assert _value(aws, VersionId=token, VersionStage="AWSPENDING") == pending  # a retry keeps the first value
+    assert _value(aws) == "the-old-signing-key"  # nothing is current before finishSecret
+    _step(aws, "finishSecret", token)
+    _step(aws, "finishSecret", token)
+    _step(aws, "testSecret", token)  # once current, any step is a no-op
+    assert _value(aws) == pending
+    assert _value(aws, VersionStage="AWSPREVIOUS") == "the-old-signing-key"
+
+
+def test_a_token_that_is_not_pending_is_refused(aws) -> None:
+    aws.create_secret(Name=NAME, SecretString=json.dumps({"value": "the-old-signing-key"}))
+    _rotation_enabled_with_a_pending_placeholder(aws)
+    with pytest.raises(jwt_secret.RotationError, match="has no stage"):
+        _step(aws, "createSecret", str(uuid.uuid4()))
+    stale = str(uuid.uuid4())
+    aws.put_secret_value(SecretId=NAME, ClientRequestToken=stale, SecretString="{}", VersionStages=["OLD"])
+    with pytest.raises(jwt_secret.RotationError, match="is not AWSPENDING"):
+        _step(aws, "createSecret", stale)
+
+
+def test_a_secret_without_rotation_is_refused(aws) -> None:
+    aws.create_secret(Name=NAME, SecretString=json.dumps({"value": "x"}))
+    with pytest.raises(jwt_secret.RotationError, match="rotation is not enabled"):
+        _step(aws, "createSecret", str(uuid.uuid4()))
+
+
+def test_a_weak_pending_value_fails_the_test_step(aws) -> None:
+    aws.create_secret(Name=NAME, SecretString=json.dumps({"value": "old"}))
+    token = _rotation_enabled_with_a_pending_placeholder(aws)
+    aws.put_secret_value(
+        SecretId=NAME,
+        ClientRequestToken=token,
+        SecretString=json.dumps({"value": "short"}),
+        VersionStages=["AWSPENDING"],
+    )
+    with pytest.raises(jwt_secret.RotationError, match="at least 64 characters"):
+        _step(aws, "testSecret", token)
+    with pytest.raises(jwt_secret.RotationError, match="unknown step"):
+        _step(aws, "rotateEverything", token)

@@ -50,6 +50,19 @@ def reader_role_arn(settings: StackSettings) -> str:
     return f"arn:aws:iam::{account(settings)}:role/{reader_role_name(settings)}"
 
 
+def rotation_function_name(settings: StackSettings, secret) -> str:
+    return f"reconciliation-{settings.environment}-rotate-{secret.name.lower().replace('_', '-')}"
+
+
+def rotation_role_arn(settings: StackSettings, secret) -> str:
+    return f"arn:aws:iam::{account(settings)}:role/{rotation_function_name(settings, secret)}"
+
+
+def rotated(settings: StackSettings) -> list:
+    """The inventory's automatically rotated secrets: each gets a rotation function."""
+    return [secret for secret in settings.secrets.inventory if secret.automation == "automated"]
+
+
 def secret_arn_pattern(settings: StackSettings, name: str) -> str:
     """The ARN of a secret whatever random suffix Secrets Manager gives it (six characters)."""
     return f"arn:aws:secretsmanager:{settings.aws.region}:{account(settings)}:secret:{name}-??????"
@@ -80,10 +93,62 @@ def key_policy(settings: StackSettings) -> dict:
             {
                 "Sid": "ReaderDecryptsThroughSecretsManager",
                 "Effect": "Allow",
-                "Principal": {"AWS": [reader_role_arn(settings)]},
+                "Principal": {"AWS": [reader_role_arn(settings), *decrypting_rotators(settings)]},
                 "Action": ["kms:Decrypt"],
                 "Resource": "*",
                 "Condition": via_secrets_manager(settings),
+            },
+        ],
+    }
+
+
+def decrypting_rotators(settings: StackSettings) -> list[str]:
+    return [rotation_role_arn(settings, secret) for secret in rotated(settings)]
+
+
+def lambda_trust_policy() -> dict:
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
+def rotation_policy(settings: StackSettings, secret, key_arn: str) -> dict:
+    """What the rotation function of one secret may do: that secret's versions, the key through
+    Secrets Manager, and its own log group. Nothing else."""
+    name = settings.secrets.secret_name(secret, settings.environment)
+    log_group = (
+        f"arn:aws:logs:{settings.aws.region}:{account(settings)}:log-group:/aws/lambda/"
+        f"{rotation_function_name(settings, secret)}"
+    )
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "RotateThisSecret",
+                "Effect": "Allow",
+                "Action": [
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage",
+                ],
+                "Resource": [secret_arn_pattern(settings, name)],
+            },
+            {
+                "Sid": "UseTheKeyThroughSecretsManager",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": [key_arn],
+                "Condition": via_secrets_manager(settings),
+            },
+            {
+                "Sid": "WriteItsLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [log_group, f"{log_group}:*"],
             },
         ],
     }

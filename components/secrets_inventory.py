@@ -13,8 +13,13 @@ from pulumi_aws.kms import Alias, Key
 from pulumi_aws.secretsmanager import Secret
 
 from components import aws_policies
+from components.secret_rotation import RotatedSecret, rotation_role
 from settings.aws import days_overdue
 from settings.stack import StackSettings
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace("_", "-")
 
 
 def _json(document: dict) -> str:
@@ -46,13 +51,19 @@ class SecretsInventory(pulumi.ComponentResource):
             assume_role_policy=_json(aws_policies.reader_trust_policy(settings)),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        rotation_roles = {
+            secret.name: rotation_role(f"{name}-{_slug(secret.name)}", settings, secret, self)
+            for secret in aws_policies.rotated(settings)
+        }
         self.key = Key(
             name,
             description=f"Encrypts the reconciliation backend's secrets ({stack})",
             enable_key_rotation=True,
             deletion_window_in_days=window,
             policy=_json(aws_policies.key_policy(settings)),
-            opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[role])),
+            opts=pulumi.ResourceOptions.merge(
+                keep, pulumi.ResourceOptions(depends_on=[role, *rotation_roles.values()])
+            ),
         )
         Alias(
             name,
@@ -63,7 +74,7 @@ class SecretsInventory(pulumi.ComponentResource):
         self.secrets = {}
         for secret in settings.secrets.inventory:
             self.secrets[secret.name] = Secret(
-                f"{name}-{secret.name.lower().replace('_', '-')}",
+                f"{name}-{_slug(secret.name)}",
                 name=settings.secrets.secret_name(secret, stack),
                 description=secret.description,
                 kms_key_id=self.key.arn,
@@ -85,6 +96,16 @@ class SecretsInventory(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        for secret in aws_policies.rotated(settings):
+            RotatedSecret(
+                f"{name}-{_slug(secret.name)}",
+                settings,
+                secret=secret,
+                stored=self.secrets[secret.name],
+                key=self.key,
+                role=rotation_roles[secret.name],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         for secret in settings.secrets.inventory:
             late = days_overdue(secret, date.today())
             if late > 0:

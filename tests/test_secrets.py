@@ -80,7 +80,10 @@ def test_aws_resources_go_through_the_stack_provider(result: RunResult, settings
         "managed-by": "pulumi",
     }.items() <= tags.items()
     aws = [r for r in result.resources if r.type.startswith("aws:")]
-    assert len(aws) == 5 + len(settings.secrets.inventory)  # role, two policies, key, alias, secrets
+    rotated = aws_policies.rotated(settings)
+    # reader role and its two policies, key, alias, the secrets; per rotated secret its role,
+    # policy, function, invoke permission and schedule
+    assert len(aws) == 5 + len(settings.secrets.inventory) + 5 * len(rotated)
     assert all(r.provider.startswith(provider.urn + "::") for r in aws)
 
 
@@ -114,7 +117,12 @@ def test_the_key_policy_admits_the_account_and_exactly_the_reader(result: RunRes
     assert by_sid["AccountAdministersTheKey"]["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}
     assert "kms:Decrypt" not in by_sid["AccountAdministersTheKey"]["Action"]
     decrypt = by_sid["ReaderDecryptsThroughSecretsManager"]
-    assert decrypt["Principal"] == {"AWS": [aws_policies.reader_role_arn(settings)]}
+    rotators = [
+        f"arn:aws:iam::{account}:role/reconciliation-{settings.environment}-rotate-{s.name.lower().replace('_', '-')}"
+        for s in settings.secrets.inventory
+        if s.automation == "automated"
+    ]
+    assert decrypt["Principal"] == {"AWS": [aws_policies.reader_role_arn(settings), *rotators]}
     assert decrypt["Action"] == ["kms:Decrypt"]
     via = {"kms:ViaService": f"secretsmanager.{settings.aws.region}.amazonaws.com"}
     assert decrypt["Condition"] == {"StringEquals": via}
@@ -273,3 +281,35 @@ def test_the_render_prints_the_warnings(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "Diagnostics:\n    warning: secret DATABASE_PASSWORD (reconciliation/dev/DATABASE_PASSWORD) is " in out
     assert "days overdue for rotation" in (tmp_path / "out" / "summary.txt").read_text()
+
+
+def test_each_automated_secret_gets_a_rotation_function_limited_to_it(result: RunResult, settings) -> None:
+    rotated = [s for s in settings.secrets.inventory if s.automation == "automated"]
+    functions = result.by_type("aws:lambda/function:Function")
+    assert [f.inputs["name"] for f in functions] == [
+        f"reconciliation-{settings.environment}-rotate-{s.name.lower().replace('_', '-')}" for s in rotated
+    ]
+    for function in functions:
+        assert function.inputs["handler"] == "jwt_secret.lambda_handler"
+        assert function.inputs["code"]["archive"]["jwt_secret.py"]["file"] == "rotation/jwt_secret.py"
+    (permission,) = result.by_type("aws:lambda/permission:Permission")
+    assert permission.inputs["principal"] == "secretsmanager.amazonaws.com"
+    assert permission.inputs["action"] == "lambda:InvokeFunction"
+    assert "sourceArn" in permission.inputs  # only for its own secret (its ARN: known after apply)
+    (schedule,) = result.by_type("aws:secretsmanager/secretRotation:SecretRotation")
+    assert schedule.inputs["rotationRules"] == {"automaticallyAfterDays": rotated[0].rotation_days}
+    assert permission.urn in schedule.depends_on
+    policy = aws_policies.rotation_policy(settings, rotated[0], "arn:aws:kms:eu-west-1:111122223333:key/abc")
+    assert identity_policy_problems(policy) == []
+    (secret_statement, key_statement, logs) = policy["Statement"]
+    assert secret_statement["Resource"] == [
+        aws_policies.secret_arn_pattern(settings, settings.secrets.secret_name(rotated[0], settings.environment))
+    ]
+    assert key_statement["Condition"] == aws_policies.via_secrets_manager(settings)
+    assert all(":log-group:/aws/lambda/reconciliation-" in arn for arn in logs["Resource"])
+
+
+def test_manual_secrets_get_no_rotation_function() -> None:
+    result = run_changed("dev", {"secrets.inventory.0.automation": "manual"}).execute()
+    assert result.by_type("aws:lambda/function:Function") == []
+    assert result.by_type("aws:secretsmanager/secretRotation:SecretRotation") == []

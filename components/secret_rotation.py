@@ -1,0 +1,87 @@
+"""Automatic rotation of one secret: the rotation function (``rotation/jwt_secret.py``), its role
+limited to that secret and the key, Secrets Manager's permission to invoke it, and the schedule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pulumi
+from pulumi_aws.iam import Role, RolePolicy
+from pulumi_aws.lambda_ import Function, Permission
+from pulumi_aws.secretsmanager import SecretRotation
+
+from components import aws_policies
+from settings.stack import StackSettings
+
+HANDLER = Path(__file__).resolve().parent.parent / "rotation" / "jwt_secret.py"
+
+
+def _json(document: dict) -> str:
+    return json.dumps(document, sort_keys=True)
+
+
+def rotation_role(name: str, settings: StackSettings, secret, parent: pulumi.Resource) -> Role:
+    """The rotation function's role, registered before the key: the key policy names it, and KMS
+    refuses a policy naming a role that does not exist yet."""
+    return Role(
+        f"{name}-rotation",
+        name=aws_policies.rotation_function_name(settings, secret),
+        description=f"Rotates {settings.secrets.secret_name(secret, settings.environment)} only",
+        assume_role_policy=_json(aws_policies.lambda_trust_policy()),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+class RotatedSecret(pulumi.ComponentResource):
+    """The function, what it may do, who may invoke it, and the schedule, for one secret."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: StackSettings,
+        *,
+        secret,
+        stored,
+        key,
+        role: Role,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("reconciliation:secrets:RotatedSecret", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        function_name = aws_policies.rotation_function_name(settings, secret)
+        RolePolicy(
+            name,
+            role=role.name,
+            policy=key.arn.apply(lambda arn: _json(aws_policies.rotation_policy(settings, secret, arn))),
+            opts=child,
+        )
+        function = Function(
+            name,
+            name=function_name,
+            description=f"Secrets Manager rotation of {secret.name}",
+            runtime="python3.12",
+            handler="jwt_secret.lambda_handler",
+            code=pulumi.AssetArchive({"jwt_secret.py": pulumi.FileAsset(str(HANDLER))}),
+            role=role.arn,
+            timeout=30,
+            environment={"variables": {"SECRET_PROPERTY": secret.property}},
+            opts=child,
+        )
+        # Only Secrets Manager, and only for this secret, may invoke it.
+        permission = Permission(
+            name,
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="secretsmanager.amazonaws.com",
+            source_arn=stored.arn,
+            opts=child,
+        )
+        SecretRotation(
+            name,
+            secret_id=stored.id,
+            rotation_lambda_arn=function.arn,
+            rotation_rules={"automatically_after_days": secret.rotation_days},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        self.register_outputs({"function": function_name})

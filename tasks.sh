@@ -6,6 +6,7 @@
 #   ./tasks.sh compare [stack] --live DIR   compare the render with exported live objects (default: prod)
 #   ./tasks.sh test [pytest args]           lint, format check, tests with the coverage gate
 #   ./tasks.sh bench                        render/import/test-suite timings for the README
+#   ./tasks.sh docs                         regenerate docs/security/SECRETS_ROTATION_POLICY.md
 #   ./tasks.sh fmt                          apply ruff fixes and formatting
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -71,13 +72,17 @@ case "${1:-}" in
     ensure_venv "$CHECKOV_VENV" requirements-checkov.txt
     exec "$VENV/bin/python" -m offline.bench "${@:2}"
     ;;
+  docs)
+    program_env
+    exec "$VENV/bin/python" -m offline.rotation_policy "${@:2}"
+    ;;
   fmt)
     program_env
     "$VENV/bin/ruff" check --fix .
     exec "$VENV/bin/ruff" format .
     ;;
   *)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -306,3 +306,24 @@ def test_a_secret_stack_output_is_never_written_in_clear(tmp_path: Path) -> None
     assert json.loads((tmp_path / "outputs.json").read_text())["databaseUrl"] == documents.SECRET_MARK
     assert "    databaseUrl: [secret]\n" in (tmp_path / "summary.txt").read_text()
     assert "hunter2" not in "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_the_committed_rotation_policy_is_generated_from_the_stack_files(capsys) -> None:
+    from offline import rotation_policy
+
+    assert rotation_policy.main(["--check"]) == 0, "run ./tasks.sh docs"
+    text = rotation_policy.OUT.read_text()
+    row = "| JWT_SECRET | `reconciliation/jwt-secret` | 90 days | 2025-01-01 | 2025-04-01 | 2025-03-25 | Security |"
+    assert row in text
+    assert "#### STRIPE_SECRET_KEY (prod)" in text  # a runbook per manual secret
+    assert "#### JWT_SECRET" not in text  # the automated one is rotated by its function
+
+
+def test_a_stale_rotation_policy_fails_the_check(tmp_path, monkeypatch, capsys) -> None:
+    from offline import rotation_policy
+
+    stale = tmp_path / "POLICY.md"
+    stale.write_text(rotation_policy.render().replace("2025-04-01", "2025-04-02"))
+    monkeypatch.setattr(rotation_policy, "OUT", stale)
+    assert rotation_policy.main(["--check"]) == 1
+    assert "is stale: run ./tasks.sh docs" in capsys.readouterr().err

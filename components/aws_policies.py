@@ -91,6 +91,14 @@ def key_policy(settings: StackSettings) -> dict:
                 "Condition": via_secrets_manager(settings),
             },
             {
+                "Sid": "RemindersEncryptThroughSns",
+                "Effect": "Allow",
+                "Principal": {"AWS": [reminder_role_arn(settings)]},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": via_sns(settings),
+            },
+            {
                 "Sid": "ReaderDecryptsThroughSecretsManager",
                 "Effect": "Allow",
                 "Principal": {"AWS": [reader_role_arn(settings), *decrypting_rotators(settings)]},
@@ -149,6 +157,59 @@ def rotation_policy(settings: StackSettings, secret, key_arn: str) -> dict:
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                 "Resource": [log_group, f"{log_group}:*"],
+            },
+        ],
+    }
+
+
+def reminder_topic_name(settings: StackSettings) -> str:
+    return f"reconciliation-{settings.environment}-secret-reminders"
+
+
+def reminder_topic_arn(settings: StackSettings) -> str:
+    return f"arn:aws:sns:{settings.aws.region}:{account(settings)}:{reminder_topic_name(settings)}"
+
+
+def reminder_role_arn(settings: StackSettings) -> str:
+    return f"arn:aws:iam::{account(settings)}:role/{reminder_topic_name(settings)}"
+
+
+def via_sns(settings: StackSettings) -> dict:
+    return {"StringEquals": {"kms:ViaService": f"sns.{settings.aws.region}.amazonaws.com"}}
+
+
+def scheduler_trust_policy(settings: StackSettings) -> dict:
+    """EventBridge Scheduler of this account only."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account(settings)}},
+            }
+        ],
+    }
+
+
+def reminder_policy(settings: StackSettings, key_arn: str) -> dict:
+    """The scheduler may publish to the reminder topic, encrypting with the key through SNS."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "PublishReminders",
+                "Effect": "Allow",
+                "Action": ["sns:Publish"],
+                "Resource": [reminder_topic_arn(settings)],
+            },
+            {
+                "Sid": "EncryptThroughSns",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": [key_arn],
+                "Condition": via_sns(settings),
             },
         ],
     }

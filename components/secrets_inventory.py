@@ -13,6 +13,7 @@ from pulumi_aws.kms import Alias, Key
 from pulumi_aws.secretsmanager import Secret
 
 from components import aws_policies
+from components.secret_reminders import SecretReminders, reminder_role
 from components.secret_rotation import RotatedSecret, rotation_role
 from settings.aws import days_overdue
 from settings.stack import StackSettings
@@ -55,6 +56,7 @@ class SecretsInventory(pulumi.ComponentResource):
             secret.name: rotation_role(f"{name}-{_slug(secret.name)}", settings, secret, self)
             for secret in aws_policies.rotated(settings)
         }
+        reminders_role = reminder_role(name, settings, self)
         self.key = Key(
             name,
             description=f"Encrypts the reconciliation backend's secrets ({stack})",
@@ -62,7 +64,7 @@ class SecretsInventory(pulumi.ComponentResource):
             deletion_window_in_days=window,
             policy=_json(aws_policies.key_policy(settings)),
             opts=pulumi.ResourceOptions.merge(
-                keep, pulumi.ResourceOptions(depends_on=[role, *rotation_roles.values()])
+                keep, pulumi.ResourceOptions(depends_on=[role, reminders_role, *rotation_roles.values()])
             ),
         )
         Alias(
@@ -106,6 +108,9 @@ class SecretsInventory(pulumi.ComponentResource):
                 role=rotation_roles[secret.name],
                 opts=pulumi.ResourceOptions(parent=self),
             )
+        SecretReminders(
+            f"{name}-reminders", settings, key=self.key, role=reminders_role, opts=pulumi.ResourceOptions(parent=self)
+        )
         for secret in settings.secrets.inventory:
             late = days_overdue(secret, date.today())
             if late > 0:

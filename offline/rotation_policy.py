@@ -28,8 +28,9 @@ PROCESS = """\
 - In both cases External Secrets copies the new value into the `reconciliation-secrets` Secret within
   `secrets.refreshInterval` (1 h by default), and Stakater Reloader then rolls the Deployment, surge first.
 - A secret past its due date makes `pulumi preview` print a warning naming it and the days overdue.
-- Owners are to be reminded `secrets.reminderLeadDays` before the due date (the "Remind on" column);
-  the automatic reminder (a schedule per secret to an SNS topic) is not deployed yet.
+- Owners are reminded `secrets.reminderLeadDays` before the due date (the "Remind on" column): an
+  EventBridge Scheduler schedule per secret publishes to the stack's SNS topic, whose e-mail subscribers
+  are `secrets.reminderEmails` (each confirms the subscription once).
 - Update `lastRotated` in the stack file after each manual rotation, and regenerate this document:
   `./tasks.sh docs`.
 """

@@ -26,6 +26,7 @@ _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 _SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 _PROPERTY = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _DURATION = re.compile(r"([0-9]+h)?([0-9]+m)?([0-9]+s)?")
 
 SecretName = Annotated[str, matching(_SECRET_NAME, "a Secrets Manager name such as reconciliation/jwt-secret")]
@@ -114,6 +115,10 @@ class Secrets(Model):
     # Days a deleted secret can still be restored (Secrets Manager allows 7-30).
     recovery_window_days: Int32 = Field(30, ge=7, le=30)
     reminder_lead_days: Int32 = Field(7, ge=1)
+    # Who gets each secret's reminder (an SNS e-mail subscription, confirmed once by the recipient).
+    reminder_emails: Annotated[
+        tuple[Annotated[str, matching(_EMAIL, "an e-mail address")], ...], AfterValidator(_each_once)
+    ] = ()
     inventory: Annotated[tuple[InventorySecret, ...], Field(min_length=1)]
 
     def secret_name(self, secret: InventorySecret, stack: str) -> str:

@@ -43,6 +43,14 @@ def reminders_come_before_the_due_date(inventory: tuple, lead: int) -> list[Prob
     ]
 
 
+@rule("production", "secrets.reminderEmails")
+def production_reminds_someone(production: bool, emails: tuple) -> list[Problem]:
+    if not production or emails:
+        return []
+    allowed = "production stacks name at least one recipient of the rotation reminders"
+    return [Problem(_at("secrets.reminderEmails"), [], allowed)]
+
+
 @rule("production", "secrets.recoveryWindowDays")
 def production_keeps_deleted_secrets(production: bool, days: int) -> list[Problem]:
     if not production or days == 30:

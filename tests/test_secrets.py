@@ -83,7 +83,8 @@ def test_aws_resources_go_through_the_stack_provider(result: RunResult, settings
     rotated = aws_policies.rotated(settings)
     # reader role and its two policies, key, alias, the secrets; per rotated secret its role,
     # policy, function, invoke permission and schedule
-    assert len(aws) == 5 + len(settings.secrets.inventory) + 5 * len(rotated)
+    reminders = 3 + len(settings.secrets.inventory) + len(settings.secrets.reminder_emails)  # role, topic, policy
+    assert len(aws) == 5 + len(settings.secrets.inventory) + 5 * len(rotated) + reminders
     assert all(r.provider.startswith(provider.urn + "::") for r in aws)
 
 
@@ -313,3 +314,33 @@ def test_manual_secrets_get_no_rotation_function() -> None:
     result = run_changed("dev", {"secrets.inventory.0.automation": "manual"}).execute()
     assert result.by_type("aws:lambda/function:Function") == []
     assert result.by_type("aws:secretsmanager/secretRotation:SecretRotation") == []
+
+
+def test_owners_are_reminded_before_each_secret_is_due(result: RunResult, settings) -> None:
+    from datetime import timedelta
+
+    topic = result.one("aws:sns/topic:Topic")
+    assert topic.inputs["name"] == f"reconciliation-{settings.environment}-secret-reminders"
+    assert "kmsMasterKeyId" in topic.inputs  # encrypted with the secrets' key (known after apply)
+    emails = sorted(s.inputs["endpoint"] for s in result.by_type("aws:sns/topicSubscription:TopicSubscription"))
+    assert emails == sorted(settings.secrets.reminder_emails)
+    schedules = {s.inputs["name"]: s.inputs for s in result.by_type("aws:scheduler/schedule:Schedule")}
+    for secret in settings.secrets.inventory:
+        due = secret.last_rotated + timedelta(days=secret.rotation_days)
+        remind = due - timedelta(days=settings.secrets.reminder_lead_days)
+        schedule = schedules[f"reconciliation-{settings.environment}-remind-{secret.name.lower().replace('_', '-')}"]
+        assert schedule["scheduleExpression"] == f"at({remind.isoformat()}T09:00:00)"
+        message = json.loads(schedule["target"]["input"])["default"]
+        assert message.startswith(f"{secret.name} (")
+        assert due.isoformat() in message
+    policy = aws_policies.reminder_policy(settings, "arn:aws:kms:eu-west-1:111122223333:key/abc")
+    assert identity_policy_problems(policy) == []
+    assert policy["Statement"][0]["Resource"] == [aws_policies.reminder_topic_arn(settings)]
+    trust = aws_policies.scheduler_trust_policy(settings)
+    assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": aws_policies.account(settings)}}
+
+
+def test_production_names_who_gets_the_reminders() -> None:
+    assert problems(run_changed("prod", {"secrets.reminderEmails": []})) == [
+        f"{NS}:secrets.reminderEmails = []: production stacks name at least one recipient of the rotation reminders"
+    ]

@@ -1,0 +1,75 @@
+"""Reminders to each secret's owners before it is due: one EventBridge Scheduler schedule per
+secret (at `lastRotated + rotationDays - reminderLeadDays`) publishing to an SNS topic encrypted with
+the secrets' key, whose subscribers come from settings. The scheduler's role may publish to that
+topic only."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pulumi
+from pulumi_aws.iam import Role, RolePolicy
+from pulumi_aws.scheduler import Schedule
+from pulumi_aws.sns import Topic, TopicSubscription
+
+from components import aws_policies
+from settings.stack import StackSettings
+
+
+def reminder_role(name: str, settings: StackSettings, parent: pulumi.Resource) -> Role:
+    """Registered before the key, whose policy names it (KMS refuses unknown principals)."""
+    return Role(
+        f"{name}-reminders",
+        name=aws_policies.reminder_topic_name(settings),
+        description="EventBridge Scheduler publishes the secrets' rotation reminders with this role",
+        assume_role_policy=json.dumps(aws_policies.scheduler_trust_policy(settings), sort_keys=True),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def reminder_message(settings: StackSettings, secret, due) -> str:
+    action = (
+        "It is rotated automatically on that day; check the rotation succeeded."
+        if secret.automation == "automated"
+        else "Rotate it with its runbook in docs/security/SECRETS_ROTATION_POLICY.md, then update lastRotated."
+    )
+    name = settings.secrets.secret_name(secret, settings.environment)
+    return (
+        f"{secret.name} ({name}, {settings.environment}, owner {secret.owner}) is due for rotation on {due}. {action}"
+    )
+
+
+class SecretReminders(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, settings: StackSettings, *, key, role: Role, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("reconciliation:secrets:SecretReminders", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        topic = Topic(name, name=aws_policies.reminder_topic_name(settings), kms_master_key_id=key.arn, opts=child)
+        for index, email in enumerate(settings.secrets.reminder_emails):
+            TopicSubscription(f"{name}-{index}", topic=topic.arn, protocol="email", endpoint=email, opts=child)
+        RolePolicy(
+            name,
+            role=role.name,
+            policy=key.arn.apply(lambda arn: json.dumps(aws_policies.reminder_policy(settings, arn), sort_keys=True)),
+            opts=child,
+        )
+        lead = timedelta(days=settings.secrets.reminder_lead_days)
+        for secret in settings.secrets.inventory:
+            due = secret.last_rotated + timedelta(days=secret.rotation_days)
+            Schedule(
+                f"{name}-{secret.name.lower().replace('_', '-')}",
+                name=f"reconciliation-{settings.environment}-remind-{secret.name.lower().replace('_', '-')}",
+                description=f"Reminds the owners of {secret.name} before it is due",
+                schedule_expression=f"at({(due - lead).isoformat()}T09:00:00)",
+                schedule_expression_timezone="UTC",
+                flexible_time_window={"mode": "OFF"},
+                target={
+                    "arn": topic.arn,
+                    "role_arn": role.arn,
+                    "input": json.dumps({"default": reminder_message(settings, secret, due.isoformat())}),
+                },
+                opts=child,
+            )
+        self.register_outputs({"topic": aws_policies.reminder_topic_name(settings)})

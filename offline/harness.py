@@ -13,6 +13,7 @@ import logging
 import os
 import runpy
 import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,14 @@ def stack_names() -> list[str]:
 
 
 class _Mocks(pulumi_mocks.Mocks):
+    def __init__(self) -> None:
+        super().__init__()
+        # The monitor calls new_resource from RegisterResource, on the same thread (the SDK runs
+        # several registrations at once, on several threads): the inputs it already decoded.
+        self.decoded = threading.local()
+
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        self.decoded.inputs = args.inputs
         # Preview semantics: no ID, and no output beyond what the program itself sent.
         return "", {}
 
@@ -109,7 +117,7 @@ class _Monitor(pulumi_mocks.MockMonitor):
                     parent=request.parent,
                     provider=request.provider,
                     custom=request.custom,
-                    inputs=plain(rpc.deserialize_properties(request.object)),
+                    inputs=plain(self.mocks.decoded.inputs),
                     protect=request.protect,
                     depends_on=sorted(request.dependencies),
                     import_id=request.importId,

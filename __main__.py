@@ -22,6 +22,7 @@ secrets = SecretsInventory("secrets", settings, opts=pulumi.ResourceOptions(prov
 backend = BackendService(
     "backend",
     settings,
+    secrets,
     opts=pulumi.ResourceOptions(providers={"kubernetes": cluster}),
 )
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from settings.stack import StackSettings
 
 VERSION = "2012-10-17"
-# What the account's administrators may do with the key: manage it, never use it. (AWS's own
-# "key administrators" list.)
+# What the account's administrators may do with the key (AWS's own "key administrators" list).
+# Not a wall: CreateGrant and PutKeyPolicy let an IAM administrator grant themselves use of it.
 KEY_ADMIN_ACTIONS = [
     "kms:Create*",
     "kms:Describe*",
@@ -26,8 +26,9 @@ KEY_ADMIN_ACTIONS = [
     "kms:ScheduleKeyDeletion",
     "kms:CancelKeyDeletion",
 ]
-# Writing a secret value (rotation, an owner's put-secret-value) encrypts through Secrets Manager.
-KEY_WRITE_ACTIONS = ["kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"]
+# Writing a secret value (an owner's put-secret-value, moving a secret to this key) needs
+# GenerateDataKey and Decrypt through Secrets Manager (AWS, "Permissions for the KMS key").
+KEY_WRITE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"]
 READ_SECRET_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
 
 
@@ -50,8 +51,13 @@ def reader_role_arn(settings: StackSettings) -> str:
     return f"arn:aws:iam::{account(settings)}:role/{reader_role_name(settings)}"
 
 
+def slug(name: str) -> str:
+    """An inventory name (JWT_SECRET) as AWS resource names spell it (jwt-secret)."""
+    return name.lower().replace("_", "-")
+
+
 def rotation_function_name(settings: StackSettings, secret) -> str:
-    return f"reconciliation-{settings.environment}-rotate-{secret.name.lower().replace('_', '-')}"
+    return f"reconciliation-{settings.environment}-rotate-{slug(secret.name)}"
 
 
 def rotation_role_arn(settings: StackSettings, secret) -> str:
@@ -60,7 +66,7 @@ def rotation_role_arn(settings: StackSettings, secret) -> str:
 
 def rotated(settings: StackSettings) -> list:
     """The inventory's automatically rotated secrets: each gets a rotation function."""
-    return [secret for secret in settings.secrets.inventory if secret.automation == "automated"]
+    return settings.secrets.rotated
 
 
 def secret_arn_pattern(settings: StackSettings, name: str) -> str:

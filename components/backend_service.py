@@ -30,7 +30,13 @@ class BackendService(pulumi.ComponentResource):
     live ID, so the first `pulumi up` takes it over instead of creating a second one.
     """
 
-    def __init__(self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        settings: StackSettings,
+        secrets: pulumi.Resource | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
         super().__init__("reconciliation:backend:BackendService", name, None, opts)
         depends_on = []
         if settings.kubernetes.create_namespace:
@@ -52,7 +58,10 @@ class BackendService(pulumi.ComponentResource):
             opts=self._options(settings, "serviceAccount", depends_on=depends_on),
         )
         # The pods read the synced Secret: it must exist (the ExternalSecret Ready) before a rollout.
-        sync = SecretsSync("secrets", settings, after=depends_on, opts=pulumi.ResourceOptions(parent=self))
+        # And the sync waits for the AWS side (role, key, secrets), or External Secrets backs off
+        # on errors for longer than the wait for Ready allows.
+        after = [*depends_on, *([secrets] if secrets else [])]
+        sync = SecretsSync("secrets", settings, after=after, opts=pulumi.ResourceOptions(parent=self))
         spec = manifests.deployment(settings)
         self.deployment = Deployment(
             name,

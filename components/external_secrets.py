@@ -5,6 +5,7 @@ current External Secrets Operator releases and is never emitted)."""
 from __future__ import annotations
 
 from components import aws_policies
+from settings.inventory import PREVIOUS_SUFFIX
 from settings.stack import StackSettings
 
 API_VERSION = "external-secrets.io/v1"
@@ -64,7 +65,9 @@ def external_secret(settings: StackSettings) -> dict:
             "target": {
                 "name": secrets.target_secret_name,
                 "creationPolicy": "Owner",
-                # Production keeps the Secret if the ExternalSecret goes (the pods keep running).
+                # When a secret disappears from AWS: production keeps the last value in the Secret
+                # (running pods keep working); other stacks drop it. (The Secret itself belongs to
+                # the ExternalSecret: creationPolicy Owner.)
                 "deletionPolicy": "Retain" if settings.production else "Delete",
             },
             "data": [
@@ -81,11 +84,14 @@ def external_secret(settings: StackSettings) -> dict:
     }
 
 
-PREVIOUS_SUFFIX = "_PREVIOUS"
-
-
 def previous_secret_name(settings: StackSettings) -> str:
     return f"{settings.secrets.target_secret_name}-previous"
+
+
+def synced_secret_names(settings: StackSettings) -> list[str]:
+    """The Secrets External Secrets writes: the pods restart when either changes (Reloader)."""
+    previous = [previous_secret_name(settings)] if settings.secrets.rotated else []
+    return [settings.secrets.target_secret_name, *previous]
 
 
 def previous_external_secret(settings: StackSettings) -> dict | None:
@@ -93,7 +99,7 @@ def previous_external_secret(settings: StackSettings) -> dict | None:
     just before a rotation still validates. A Secret of its own: before the first rotation there
     is no previous version, and that must not keep the current values from syncing."""
     secrets = settings.secrets
-    rotated = [secret for secret in secrets.inventory if secret.automation == "automated"]
+    rotated = secrets.rotated
     if not rotated:
         return None
     manifest = external_secret(settings)
@@ -132,7 +138,6 @@ def secret_env(settings: StackSettings) -> list[dict]:
                 }
             },
         }
-        for secret in settings.secrets.inventory
-        if secret.automation == "automated"
+        for secret in settings.secrets.rotated
     ]
     return [*current, *previous]

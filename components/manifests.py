@@ -7,6 +7,7 @@ the settings, so it can be unit-tested and schema-validated without Pulumi; the 
 
 from __future__ import annotations
 
+from components import external_secrets
 from components.pod import PORT_NAME, pod_template
 from settings.objects import KINDS, PART_OF
 from settings.stack import StackSettings
@@ -57,7 +58,7 @@ def _metadata(settings: StackSettings, key: str) -> dict:
     if kind == "Deployment":
         # Env vars never change in a running pod: Stakater Reloader rolls the Deployment when
         # External Secrets writes a rotated value into the Secret (a cluster prerequisite).
-        annotations[RELOAD] = settings.secrets.target_secret_name
+        annotations[RELOAD] = ",".join(external_secrets.synced_secret_names(settings))
     if settings.import_id(key):
         annotations[PATCH_FORCE] = "true"
     if annotations:

@@ -16,6 +16,9 @@ from pulumi_aws.sns import Topic, TopicSubscription
 from components import aws_policies
 from settings.stack import StackSettings
 
+# Mondays, 09:00 UTC.
+REMINDER_CRON = "cron(0 9 ? * MON *)"
+
 
 def reminder_role(name: str, settings: StackSettings, parent: pulumi.Resource) -> Role:
     """Registered before the key, whose policy names it (KMS refuses unknown principals)."""
@@ -58,17 +61,20 @@ class SecretReminders(pulumi.ComponentResource):
         lead = timedelta(days=settings.secrets.reminder_lead_days)
         for secret in settings.secrets.inventory:
             due = secret.last_rotated + timedelta(days=secret.rotation_days)
+            # Weekly from the reminder date until `lastRotated` moves it: a one-time schedule in the
+            # past (an overdue secret) is refused by AWS and would remind nobody.
             Schedule(
-                f"{name}-{secret.name.lower().replace('_', '-')}",
-                name=f"reconciliation-{settings.environment}-remind-{secret.name.lower().replace('_', '-')}",
-                description=f"Reminds the owners of {secret.name} before it is due",
-                schedule_expression=f"at({(due - lead).isoformat()}T09:00:00)",
+                f"{name}-{aws_policies.slug(secret.name)}",
+                name=f"reconciliation-{settings.environment}-remind-{aws_policies.slug(secret.name)}",
+                description=f"Reminds the owners of {secret.name} weekly from {lead.days} days before it is due",
+                schedule_expression=REMINDER_CRON,
                 schedule_expression_timezone="UTC",
+                start_date=f"{(due - lead).isoformat()}T00:00:00Z",
                 flexible_time_window={"mode": "OFF"},
                 target={
                     "arn": topic.arn,
                     "role_arn": role.arn,
-                    "input": json.dumps({"default": reminder_message(settings, secret, due.isoformat())}),
+                    "input": reminder_message(settings, secret, due.isoformat()),
                 },
                 opts=child,
             )

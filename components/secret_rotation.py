@@ -50,7 +50,7 @@ class RotatedSecret(pulumi.ComponentResource):
         super().__init__("reconciliation:secrets:RotatedSecret", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         function_name = aws_policies.rotation_function_name(settings, secret)
-        RolePolicy(
+        policy = RolePolicy(
             name,
             role=role.name,
             policy=key.arn.apply(lambda arn: _json(aws_policies.rotation_policy(settings, secret, arn))),
@@ -77,11 +77,14 @@ class RotatedSecret(pulumi.ComponentResource):
             source_arn=stored.arn,
             opts=child,
         )
+        # Not at creation: adopting a live key must not rotate it in the same `up` (pods without
+        # the previous value would reject every token). The first rotation follows the schedule.
         SecretRotation(
             name,
             secret_id=stored.id,
             rotation_lambda_arn=function.arn,
             rotation_rules={"automatically_after_days": secret.rotation_days},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+            rotate_immediately=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission, policy]),
         )
         self.register_outputs({"function": function_name})

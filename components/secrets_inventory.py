@@ -19,10 +19,6 @@ from settings.aws import days_overdue
 from settings.stack import StackSettings
 
 
-def _slug(name: str) -> str:
-    return name.lower().replace("_", "-")
-
-
 def _json(document: dict) -> str:
     return json.dumps(document, sort_keys=True)
 
@@ -53,7 +49,7 @@ class SecretsInventory(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         rotation_roles = {
-            secret.name: rotation_role(f"{name}-{_slug(secret.name)}", settings, secret, self)
+            secret.name: rotation_role(f"{name}-{aws_policies.slug(secret.name)}", settings, secret, self)
             for secret in aws_policies.rotated(settings)
         }
         reminders_role = reminder_role(name, settings, self)
@@ -76,7 +72,7 @@ class SecretsInventory(pulumi.ComponentResource):
         self.secrets = {}
         for secret in settings.secrets.inventory:
             self.secrets[secret.name] = Secret(
-                f"{name}-{_slug(secret.name)}",
+                f"{name}-{aws_policies.slug(secret.name)}",
                 name=settings.secrets.secret_name(secret, stack),
                 description=secret.description,
                 kms_key_id=self.key.arn,
@@ -100,7 +96,7 @@ class SecretsInventory(pulumi.ComponentResource):
         )
         for secret in aws_policies.rotated(settings):
             RotatedSecret(
-                f"{name}-{_slug(secret.name)}",
+                f"{name}-{aws_policies.slug(secret.name)}",
                 settings,
                 secret=secret,
                 stored=self.secrets[secret.name],

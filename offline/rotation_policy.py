@@ -59,7 +59,7 @@ def _runbook(settings, secret) -> list[str]:
         "   old one valid until step 4.",
         "2. Store it (from a file or stdin, never on the command line where shells keep history):",
         "   ```sh",
-        f"   jq -n --rawfile v new-value.txt '{{{secret.property}: ($v | rtrimstr(\"\\n\"))}}' > value.json",
+        f'   jq -n --rawfile v new-value.txt \'{{"{secret.property}": ($v | rtrimstr("\\n"))}}\' > value.json',
         f"   aws secretsmanager put-secret-value --secret-id {name} --secret-string file://value.json",
         "   shred -u value.json new-value.txt",
         "   ```",
@@ -68,13 +68,15 @@ def _runbook(settings, secret) -> list[str]:
         f"   kubectl --context {context} -n {namespace} annotate externalsecret {target} "
         'force-sync="$(date +%s)" --overwrite',
         f"   kubectl --context {context} -n {namespace} get externalsecret {target}   # READY True",
-        f"   kubectl --context {context} -n {namespace} rollout status deployment/{settings.object_name('deployment')}",
+        # Reloader starts the rollout once the Secret changed: wait for the new ReplicaSet.
+        f"   kubectl --context {context} -n {namespace} rollout status deployment/{settings.object_name('deployment')}"
+        " --timeout=10m",
         "   ```",
         "4. Revoke the old credential at its source once the new pods serve traffic.",
         "5. Roll back (before step 4) by making the previous version current again:",
         "   ```sh",
         f"   aws secretsmanager describe-secret --secret-id {name} --query VersionIdsToStages",
-        f"   aws secretsmanager update-secret-version-stage --secret-id {name} --version-stage AWSCURRENT \\\\",
+        f"   aws secretsmanager update-secret-version-stage --secret-id {name} --version-stage AWSCURRENT \\",
         "     --move-to-version-id <AWSPREVIOUS id> --remove-from-version-id <AWSCURRENT id>",
         "   ```",
         "",

@@ -60,7 +60,8 @@ def _property() -> str:
 
 
 def create_secret(client, arn: str, token: str) -> None:
-    client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")  # the secret must have a current value
+    # A generated secret needs no current value to make the next one: the first rotation of a
+    # new, empty secret gives it its first value.
     try:
         client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
         LOG.info("createSecret: version %s of %s has a value already", token, arn)
@@ -77,7 +78,13 @@ def set_secret(client, arn: str, token: str) -> None:
 
 
 def test_secret(client, arn: str, token: str) -> None:
-    pending = client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+    try:
+        pending = client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+    except client.exceptions.ResourceNotFoundException:
+        # Secrets Manager's check of the configuration when rotation is set up without rotating:
+        # no createSecret ran, so there is nothing to test yet.
+        LOG.info("testSecret: version %s of %s has no value yet (configuration check)", token, arn)
+        return
     value = json.loads(pending["SecretString"]).get(_property())
     if not isinstance(value, str) or len(value) < MIN_LENGTH:
         raise RotationError(f"version {token} of {arn} holds no {_property()} of at least {MIN_LENGTH} characters")
@@ -89,7 +96,6 @@ def finish_secret(client, arn: str, token: str) -> None:
     current = next((version for version, labels in stages.items() if "AWSCURRENT" in labels), None)
     if current == token:
         return
-    client.update_secret_version_stage(
-        SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current
-    )
+    move = {"SecretId": arn, "VersionStage": "AWSCURRENT", "MoveToVersionId": token}
+    client.update_secret_version_stage(**move, **({"RemoveFromVersionId": current} if current else {}))
     LOG.info("finishSecret: version %s of %s is AWSCURRENT, %s AWSPREVIOUS", token, arn, current)

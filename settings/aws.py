@@ -122,4 +122,13 @@ class Secrets(Model):
     inventory: Annotated[tuple[InventorySecret, ...], Field(min_length=1)]
 
     def secret_name(self, secret: InventorySecret, stack: str) -> str:
-        return secret.secret_name or f"reconciliation/{stack}/{secret.name}"
+        return default_secret_name(secret, stack)
+
+    @property
+    def rotated(self) -> list[InventorySecret]:
+        """The automatically rotated secrets: each gets a rotation function and a previous value."""
+        return [secret for secret in self.inventory if secret.automation == "automated"]
+
+
+def default_secret_name(secret: InventorySecret, stack: str) -> str:
+    return secret.secret_name or f"reconciliation/{stack}/{secret.name}"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from settings.aws import default_secret_name
 from settings.engine import STACK, Problem, rule
 from settings.engine import at as _at
 
 # Tags the program sets itself on every AWS resource.
 PROGRAM_TAGS = ("project", "stack", "managed-by")
+# The suffix of an automatically rotated secret's previous value in the pod (components.external_secrets).
+PREVIOUS_SUFFIX = "_PREVIOUS"
+MAX_AUTOMATED_DAYS = 1000
 
 
 @rule("secrets.inventory")
@@ -22,7 +26,7 @@ def inventory_names_are_unique(inventory: tuple) -> list[Problem]:
 def secret_names_are_unique(inventory: tuple, stack: str) -> list[Problem]:
     found, seen = [], {}
     for index, secret in enumerate(inventory):
-        name = secret.secret_name or f"reconciliation/{stack}/{secret.name}"
+        name = default_secret_name(secret, stack)
         if name in seen:
             allowed = f"inventory[{seen[name]}] is stored under {name} already: two entries cannot share one secret"
             found.append(Problem((*_at("secrets.inventory"), index, "secretName"), name, allowed))
@@ -105,3 +109,50 @@ def tags_leave_the_programs_own(tags: dict) -> list[Problem]:
         for key in sorted(tags)
         if key in PROGRAM_TAGS
     ]
+
+
+@rule("secrets.readerServiceAccount", "backend.names.serviceAccount", "backend.name")
+def the_pods_never_run_as_the_reader(reader: str, own: str | None, name: str) -> list[Problem]:
+    if reader != (own or name):
+        return []
+    allowed = "is the backend pods' own ServiceAccount: the pods would run with the secrets reader's AWS role"
+    return [Problem(_at("secrets.readerServiceAccount"), reader, allowed)]
+
+
+@rule("secrets.inventory", "backend.env")
+def previous_values_have_their_own_names(inventory: tuple, env: dict) -> list[Problem]:
+    taken = {secret.name for secret in inventory} | set(env)
+    return [
+        Problem(
+            (*_at("secrets.inventory"), index, "name"),
+            secret.name,
+            f"{secret.name}{PREVIOUS_SUFFIX} (its previous value, automated rotation) is already a variable",
+        )
+        for index, secret in enumerate(inventory)
+        if secret.automation == "automated" and f"{secret.name}{PREVIOUS_SUFFIX}" in taken
+    ]
+
+
+@rule("secrets.inventory")
+def automated_rotation_fits_secrets_manager(inventory: tuple) -> list[Problem]:
+    return [
+        Problem(
+            (*_at("secrets.inventory"), index, "rotationDays"),
+            secret.rotation_days,
+            f"automated rotation runs at most every {MAX_AUTOMATED_DAYS} days (Secrets Manager's limit)",
+        )
+        for index, secret in enumerate(inventory)
+        if secret.automation == "automated" and secret.rotation_days > MAX_AUTOMATED_DAYS
+    ]
+
+
+@rule("secrets.inventory", STACK)
+def adopted_secrets_are_the_named_ones(inventory: tuple, stack: str) -> list[Problem]:
+    found = []
+    for index, secret in enumerate(inventory):
+        name = default_secret_name(secret, stack)
+        # A secret's ARN is its name plus `-` and six random characters.
+        if secret.import_arn and secret.import_arn.split(":secret:", 1)[1][:-7] != name:
+            allowed = f"must be the ARN of {name} (the entry's secretName): adopting another secret replaces it"
+            found.append(Problem((*_at("secrets.inventory"), index, "importArn"), secret.import_arn, allowed))
+    return found

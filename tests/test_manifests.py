@@ -91,7 +91,8 @@ def test_checkov_skips_follow_the_image_pinning() -> None:
     assert annotations == {
         "checkov.io/skip1": skips[0],
         "checkov.io/skip2": skips[1],
-        "secret.reloader.stakater.com/reload": "reconciliation-secrets",
+        # Both synced Secrets: a rotation changes the current and, later, the previous value.
+        "secret.reloader.stakater.com/reload": "reconciliation-secrets,reconciliation-secrets-previous",
     }
 
 

@@ -1,0 +1,115 @@
+"""The AWS and secrets settings' rules, through the real program: one exact line, nothing registered."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import problems, run_changed
+
+NS = "reconciliation-platform"
+JWT_ARN = "arn:aws:secretsmanager:eu-west-1:444455556666:secret:reconciliation/jwt-secret-Jd8kQz"
+
+REFUSED = {
+    "the same secret twice": (
+        "dev",
+        {"secrets.inventory.1.name": "JWT_SECRET"},
+        f'{NS}:secrets.inventory = ["JWT_SECRET", "JWT_SECRET"]: each name once; JWT_SECRET appears more than once',
+    ),
+    "a reminder after the due date": (
+        "dev",
+        {"secrets.inventory.0.rotationDays": 7},
+        f"{NS}:secrets.inventory[0].rotationDays = 7: must be longer than secrets.reminderLeadDays (7), or the "
+        "reminder comes before the last rotation",
+    ),
+    "a rotation date in the future": (
+        "dev",
+        {"secrets.inventory.0.lastRotated": "2999-01-01"},
+        "secrets.inventory[0].lastRotated",
+    ),
+    "a short recovery window in production": (
+        "prod",
+        {"secrets.recoveryWindowDays": 7},
+        f"{NS}:secrets.recoveryWindowDays = 7: production stacks keep a deleted secret restorable for the full 30 days",
+    ),
+    "a secret that is also a plain variable": (
+        "dev",
+        {"backend.env.JWT_SECRET": "oops"},
+        f'{NS}:backend.env.JWT_SECRET = "oops": is also a secret in secrets.inventory: the container would get two '
+        "values for one variable",
+    ),
+    "an OIDC provider of another account": (
+        "dev",
+        {"aws.allowedAccountIds": ["999999999999"]},
+        f"{NS}:aws.oidcProvider.arn = ",
+    ),
+    "an adopted secret in another region": (
+        "prod",
+        {"aws.region": "eu-central-1"},
+        f"{NS}:secrets.inventory[0].importArn = ",
+    ),
+    "a tag the program sets": ("dev", {"aws.tags": {"stack": "x"}}, f'{NS}:aws.tags.stack = "x": the program sets'),
+    "an unquoted account ID": ("dev", {"aws.allowedAccountIds": [111122223333]}, f"{NS}:aws.allowedAccountIds[0] = "),
+    "a frequency out of range": (
+        "dev",
+        {"secrets.inventory.0.rotationDays": 4000},
+        f"{NS}:secrets.inventory[0].rotationDays = 4000: Input should be less than or equal to 3650",
+    ),
+    "an unknown automation": (
+        "dev",
+        {"secrets.inventory.0.automation": "sometimes"},
+        f"{NS}:secrets.inventory[0].automation = \"sometimes\": Input should be 'automated' or 'manual'",
+    ),
+    "a refresh loop too tight": (
+        "dev",
+        {"secrets.refreshInterval": "10s"},
+        f'{NS}:secrets.refreshInterval = "10s": expected a duration of at least 1m, such as 1h',
+    ),
+    "the pods as the secrets reader": (
+        "dev",
+        {"secrets.readerServiceAccount": "reconciliation-backend"},
+        f'{NS}:secrets.readerServiceAccount = "reconciliation-backend": is the backend pods\' own ServiceAccount: '
+        "the pods would run with the secrets reader's AWS role",
+    ),
+    "a variable that is also a previous value": (
+        "dev",
+        {"backend.env.JWT_SECRET_PREVIOUS": "x"},
+        f'{NS}:secrets.inventory[0].name = "JWT_SECRET": JWT_SECRET_PREVIOUS (its previous value, automated '
+        "rotation) is already a variable",
+    ),
+    "an automated rotation slower than Secrets Manager allows": (
+        "dev",
+        {"secrets.inventory.0.rotationDays": 1200},
+        f"{NS}:secrets.inventory[0].rotationDays = 1200: automated rotation runs at most every 1000 days",
+    ),
+    "adopting another secret than the one named": (
+        "prod",
+        {"secrets.inventory.1.importArn": JWT_ARN},
+        f"{NS}:secrets.inventory[1].importArn = ",
+    ),
+    "two entries stored under one name": (
+        "dev",
+        {"secrets.inventory.1.secretName": "reconciliation/dev/JWT_SECRET"},
+        f'{NS}:secrets.inventory[1].secretName = "reconciliation/dev/JWT_SECRET": inventory[0] is stored under',
+    ),
+    "an OIDC ARN of another cluster than the issuer": (
+        "dev",
+        {"aws.oidcProvider.issuerUrl": "https://oidc.eks.eu-west-1.amazonaws.com/id/OTHER"},
+        f"{NS}:aws.oidcProvider.arn = ",
+    ),
+    "a recovery window AWS refuses": (
+        "dev",
+        {"secrets.recoveryWindowDays": 3},
+        f"{NS}:secrets.recoveryWindowDays = 3: Input should be greater than or equal to 7",
+    ),
+    "a malformed reminder address": (
+        "dev",
+        {"secrets.reminderEmails": ["platform-team"]},
+        f'{NS}:secrets.reminderEmails[0] = "platform-team": expected an e-mail address',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_refused(case: str) -> None:
+    stack, changes, expected = REFUSED[case]
+    lines = problems(run_changed(stack, changes))
+    assert any(line.startswith(expected) or expected in line for line in lines), lines

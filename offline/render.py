@@ -67,6 +67,8 @@ def _describe(resource: Registration) -> dict:
         "parent": _short(resource.parent),
         "protect": resource.protect,
         "import": resource.import_id or None,
+        # What it waits for: the order a preview would create things in.
+        "dependsOn": [_short(urn) for urn in resource.depends_on],
         "inputs": {key: _readable(value) for key, value in resource.inputs.items()},
     }
 

@@ -16,16 +16,17 @@ from pydantic import AfterValidator, Field
 
 from settings.base import DnsSubdomain, Int32, Model, matching
 
-_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]")
+# The commercial partition (arn:aws:...) only: the policy builders write that partition.
+_REGION = re.compile(r"(us|eu|ap|ca|sa|me|af|il|mx)-[a-z]+-[0-9]")
 _ACCOUNT = re.compile(r"[0-9]{12}")
-_OIDC_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9./_-]+")
-_ISSUER = re.compile(r"https://[A-Za-z0-9./_-]+")
+_OIDC_ARN = re.compile(r"arn:aws:iam::[0-9]{12}:oidc-provider/[A-Za-z0-9./_-]*[A-Za-z0-9_-]")
+_ISSUER = re.compile(r"https://[A-Za-z0-9./_-]*[A-Za-z0-9_-]")
 _TAG_KEY = re.compile(r"[\w .:/=+@-]{1,128}")
 _TAG_VALUE = re.compile(r"[\w .:/=+@-]{0,256}")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 _SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 _PROPERTY = re.compile(r"[A-Za-z0-9_.-]{1,128}")
-_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+")
+_SECRET_ARN = re.compile(r"arn:aws:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _DURATION = re.compile(r"([0-9]+h)?([0-9]+m)?([0-9]+s)?")
 
@@ -66,7 +67,7 @@ class OidcProvider(Model):
     arn: Annotated[
         str, matching(_OIDC_ARN, "an IAM OIDC provider ARN such as arn:aws:iam::<account>:oidc-provider/...")
     ]
-    issuer_url: Annotated[str, matching(_ISSUER, "the cluster's OIDC issuer URL, https://...")]
+    issuer_url: Annotated[str, matching(_ISSUER, "the cluster's OIDC issuer URL, https://..., no trailing slash")]
 
     @property
     def issuer(self) -> str:
@@ -86,7 +87,12 @@ class InventorySecret(Model):
     """One secret the backend reads, as the rotation policy lists it."""
 
     name: Annotated[str, matching(_ENV_NAME, "an environment variable name in capitals such as JWT_SECRET")]
-    owner: Annotated[str, Field(min_length=1, max_length=64)]
+    # Also a tag value on the secret: the tag character set.
+    owner: Annotated[
+        str,
+        Field(min_length=1, max_length=64),
+        matching(_TAG_VALUE, "a team name: letters, digits, spaces or _.:/=+-@"),
+    ]
     rotation_days: Int32 = Field(ge=1, le=3650)
     automation: Literal["automated", "manual"]
     last_rotated: Annotated[date, AfterValidator(_not_in_the_future)]

@@ -156,3 +156,23 @@ def adopted_secrets_are_the_named_ones(inventory: tuple, stack: str) -> list[Pro
             allowed = f"must be the ARN of {name} (the entry's secretName): adopting another secret replaces it"
             found.append(Problem((*_at("secrets.inventory"), index, "importArn"), secret.import_arn, allowed))
     return found
+
+
+# IAM role and Lambda function names: at most 64 characters.
+AWS_NAME_LIMIT = 64
+
+
+@rule("environment", "secrets.inventory")
+def aws_names_fit(environment: str, inventory: tuple) -> list[Problem]:
+    longest = [f"reconciliation-{environment}-secret-reminders", f"reconciliation-{environment}-secrets-reader"]
+    longest += [f"reconciliation-{environment}-remind-{s.name.lower().replace('_', '-')}" for s in inventory]
+    longest += [
+        f"reconciliation-{environment}-rotate-{s.name.lower().replace('_', '-')}"
+        for s in inventory
+        if s.automation == "automated"
+    ]
+    too_long = [name for name in longest if len(name) > AWS_NAME_LIMIT]
+    if not too_long:
+        return []
+    allowed = f"AWS names the program derives would exceed {AWS_NAME_LIMIT} characters: {', '.join(too_long)}"
+    return [Problem(_at("secrets.inventory"), [s.name for s in inventory], allowed)]

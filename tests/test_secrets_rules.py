@@ -100,6 +100,22 @@ REFUSED = {
         {"secrets.recoveryWindowDays": 3},
         f"{NS}:secrets.recoveryWindowDays = 3: Input should be greater than or equal to 7",
     ),
+    "an owner no tag can hold": (
+        "dev",
+        {"secrets.inventory.0.owner": "Security & Risk"},
+        f'{NS}:secrets.inventory[0].owner = "Security & Risk": expected a team name',
+    ),
+    "names AWS would refuse": (
+        "dev",
+        {"secrets.inventory.0.name": "JWT_SECRET_FOR_THE_PUBLIC_API_OF_THE_PLATFORM_V2"},
+        f"{NS}:secrets.inventory = ",
+    ),
+    "a GovCloud region the policies cannot name": ("dev", {"aws.region": "us-gov-west-1"}, f"{NS}:aws.region = "),
+    "an issuer with a trailing slash": (
+        "dev",
+        {"aws.oidcProvider.issuerUrl": "https://oidc.eks.eu-west-1.amazonaws.com/id/DEV0D539D4633E53DE1B71EXAMPLE/"},
+        f"{NS}:aws.oidcProvider.issuerUrl = ",
+    ),
     "a malformed reminder address": (
         "dev",
         {"secrets.reminderEmails": ["platform-team"]},

@@ -1,0 +1,110 @@
+"""Rotation, reminders and overdue warnings of the inventory's secrets, on the wire, every stack."""
+
+from __future__ import annotations
+
+from helpers import problems, run_changed
+from test_secrets import NS, identity_policy_problems
+
+from components import aws_policies
+from offline.harness import RunResult
+
+
+def test_an_overdue_secret_is_a_warning_naming_it_never_an_error() -> None:
+    from datetime import date, timedelta
+
+    last = date.today() - timedelta(days=100)  # due after 90 days: 10 days late
+    fresh = date.today().isoformat()
+    result = run_changed(
+        "dev", {"secrets.inventory.0.lastRotated": last.isoformat(), "secrets.inventory.1.lastRotated": fresh}
+    ).execute()
+    assert result.warnings == [
+        f"secret JWT_SECRET (reconciliation/dev/JWT_SECRET) is 10 days overdue for rotation: last rotated "
+        f"{last.isoformat()}, every 90 days, owner Security"
+    ]
+    assert result.one("aws:kms/key:Key")  # the deploy goes on
+
+
+def test_the_render_prints_the_warnings(tmp_path, capsys) -> None:
+    import yaml
+    from helpers import changed
+
+    from offline import render
+
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": changed("dev", {"secrets.inventory.1.lastRotated": "2020-01-01"})}))
+    assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "Diagnostics:\n    warning: secret DATABASE_PASSWORD (reconciliation/dev/DATABASE_PASSWORD) is " in out
+    assert "days overdue for rotation" in (tmp_path / "out" / "summary.txt").read_text()
+
+
+def test_each_automated_secret_gets_a_rotation_function_limited_to_it(result: RunResult, settings) -> None:
+    rotated = [s for s in settings.secrets.inventory if s.automation == "automated"]
+    functions = result.by_type("aws:lambda/function:Function")
+    assert [f.inputs["name"] for f in functions] == [
+        f"reconciliation-{settings.environment}-rotate-{s.name.lower().replace('_', '-')}" for s in rotated
+    ]
+    for function in functions:
+        assert function.inputs["handler"] == "jwt_secret.lambda_handler"
+        assert function.inputs["code"]["archive"]["jwt_secret.py"]["file"] == "rotation/jwt_secret.py"
+    (permission,) = result.by_type("aws:lambda/permission:Permission")
+    assert permission.inputs["principal"] == "secretsmanager.amazonaws.com"
+    assert permission.inputs["action"] == "lambda:InvokeFunction"
+    assert "sourceArn" in permission.inputs  # only for its own secret (its ARN: known after apply)
+    (schedule,) = result.by_type("aws:secretsmanager/secretRotation:SecretRotation")
+    assert schedule.inputs["rotationRules"] == {"automaticallyAfterDays": rotated[0].rotation_days}
+    assert permission.urn in schedule.depends_on
+    policy = aws_policies.rotation_policy(settings, rotated[0], "arn:aws:kms:eu-west-1:111122223333:key/abc")
+    assert identity_policy_problems(policy) == []
+    (secret_statement, key_statement, logs) = policy["Statement"]
+    assert secret_statement["Resource"] == [
+        aws_policies.secret_arn_pattern(settings, settings.secrets.secret_name(rotated[0], settings.environment))
+    ]
+    assert key_statement["Condition"] == aws_policies.via_secrets_manager(settings)
+    assert all(":log-group:/aws/lambda/reconciliation-" in arn for arn in logs["Resource"])
+
+
+def test_manual_secrets_get_no_rotation_function() -> None:
+    result = run_changed("dev", {"secrets.inventory.0.automation": "manual"}).execute()
+    assert result.by_type("aws:lambda/function:Function") == []
+    assert result.by_type("aws:secretsmanager/secretRotation:SecretRotation") == []
+
+
+def test_owners_are_reminded_before_each_secret_is_due(result: RunResult, settings) -> None:
+    from datetime import timedelta
+
+    topic = result.one("aws:sns/topic:Topic")
+    assert topic.inputs["name"] == f"reconciliation-{settings.environment}-secret-reminders"
+    assert "kmsMasterKeyId" in topic.inputs  # encrypted with the secrets' key (known after apply)
+    emails = sorted(s.inputs["endpoint"] for s in result.by_type("aws:sns/topicSubscription:TopicSubscription"))
+    assert emails == sorted(settings.secrets.reminder_emails)
+    schedules = {s.inputs["name"]: s.inputs for s in result.by_type("aws:scheduler/schedule:Schedule")}
+    for secret in settings.secrets.inventory:
+        due = secret.last_rotated + timedelta(days=secret.rotation_days)
+        remind = due - timedelta(days=settings.secrets.reminder_lead_days)
+        schedule = schedules[f"reconciliation-{settings.environment}-remind-{secret.name.lower().replace('_', '-')}"]
+        # Weekly from the reminder date, so an overdue secret keeps being reminded (and AWS never
+        # sees a one-time date in the past).
+        assert schedule["scheduleExpression"] == "cron(0 9 ? * MON *)"
+        assert schedule["startDate"] == f"{remind.isoformat()}T00:00:00Z"
+        message = schedule["target"]["input"]
+        assert message.startswith(f"{secret.name} (")
+        assert due.isoformat() in message
+    policy = aws_policies.reminder_policy(settings, "arn:aws:kms:eu-west-1:111122223333:key/abc")
+    assert identity_policy_problems(policy) == []
+    assert policy["Statement"][0]["Resource"] == [aws_policies.reminder_topic_arn(settings)]
+    trust = aws_policies.scheduler_trust_policy(settings)
+    assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": aws_policies.account(settings)}}
+
+
+def test_production_names_who_gets_the_reminders() -> None:
+    assert problems(run_changed("prod", {"secrets.reminderEmails": []})) == [
+        f"{NS}:secrets.reminderEmails = []: production stacks name at least one recipient of the rotation reminders"
+    ]
+
+
+def test_setting_up_rotation_never_rotates_the_adopted_key_at_once(result: RunResult) -> None:
+    (schedule,) = result.by_type("aws:secretsmanager/secretRotation:SecretRotation")
+    assert schedule.inputs["rotateImmediately"] is False
+    policy = next(r for r in result.by_type("aws:iam/rolePolicy:RolePolicy") if "RotatedSecret" in r.parent)
+    assert policy.urn in schedule.depends_on  # never invoked before it may read the secret

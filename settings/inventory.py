@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from settings.aws import default_secret_name
-from settings.engine import STACK, Problem, rule
+from settings.engine import MISSING, STACK, Problem, rule
 from settings.engine import at as _at
 
 # Tags the program sets itself on every AWS resource.
@@ -104,11 +104,17 @@ def adopted_secrets_are_in_the_stacks_account(inventory: tuple, region: str, acc
 
 @rule("aws.tags")
 def tags_leave_the_programs_own(tags: dict) -> list[Problem]:
-    return [
+    found = [
         Problem((*_at("aws.tags"), key), tags[key], "the program sets this tag itself (project, stack, managed-by)")
         for key in sorted(tags)
         if key in PROGRAM_TAGS
     ]
+    if "owner" not in tags:
+        # Who answers for a resource nobody recognises: every AWS resource carries it.
+        found.append(
+            Problem((*_at("aws.tags"), "owner"), MISSING, "required: the team that owns the stack's AWS resources")
+        )
+    return found
 
 
 @rule("secrets.readerServiceAccount", "backend.names.serviceAccount", "backend.name")

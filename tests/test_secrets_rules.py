@@ -116,6 +116,11 @@ REFUSED = {
         {"aws.oidcProvider.issuerUrl": "https://oidc.eks.eu-west-1.amazonaws.com/id/DEV0D539D4633E53DE1B71EXAMPLE/"},
         f"{NS}:aws.oidcProvider.issuerUrl = ",
     ),
+    "no owner tag": (
+        "dev",
+        {"aws.tags": {}},
+        f"{NS}:aws.tags.owner = (not set): required: the team that owns the stack's AWS resources",
+    ),
     "a malformed reminder address": (
         "dev",
         {"secrets.reminderEmails": ["platform-team"]},

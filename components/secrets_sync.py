@@ -28,33 +28,20 @@ class SecretsSync(pulumi.ComponentResource):
             automount_service_account_token=spec["automountServiceAccountToken"],
             opts=child,
         )
-        spec = external_secrets.secret_store(settings)
-        store = CustomResource(
-            name,
-            api_version=spec["apiVersion"],
-            kind=spec["kind"],
-            metadata=spec["metadata"],
-            spec=spec["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, reader]),
-        )
-        spec = external_secrets.external_secret(settings)
-        self.external_secret = CustomResource(
-            name,
-            api_version=spec["apiVersion"],
-            kind=spec["kind"],
-            metadata=spec["metadata"],
-            spec=spec["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, store]),
-        )
+        store = self._custom(name, external_secrets.secret_store(settings), [*after, reader])
+        self.external_secret = self._custom(name, external_secrets.external_secret(settings), [*after, store])
         previous = external_secrets.previous_external_secret(settings)
         if previous is not None:
             # Not waited for: it is not Ready until the first rotation has made a previous version.
-            CustomResource(
-                f"{name}-previous",
-                api_version=previous["apiVersion"],
-                kind=previous["kind"],
-                metadata=previous["metadata"],
-                spec=previous["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, store]),
-            )
+            self._custom(f"{name}-previous", previous, [*after, store])
         self.register_outputs({"targetSecret": settings.secrets.target_secret_name})
+
+    def _custom(self, name: str, manifest: dict, depends_on: list) -> CustomResource:
+        return CustomResource(
+            name,
+            api_version=manifest["apiVersion"],
+            kind=manifest["kind"],
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+        )

@@ -5,6 +5,7 @@ resource; a key policy's `*` means "this key", as AWS defines it.
 
 from __future__ import annotations
 
+from settings.aws import aws_name
 from settings.stack import StackSettings
 
 VERSION = "2012-10-17"
@@ -42,7 +43,7 @@ def via_secrets_manager(settings: StackSettings) -> dict:
 
 
 def reader_role_name(settings: StackSettings) -> str:
-    return f"reconciliation-{settings.environment}-secrets-reader"
+    return aws_name(settings.environment, "secrets-reader")
 
 
 def reader_role_arn(settings: StackSettings) -> str:
@@ -57,7 +58,7 @@ def slug(name: str) -> str:
 
 
 def rotation_function_name(settings: StackSettings, secret) -> str:
-    return f"reconciliation-{settings.environment}-rotate-{slug(secret.name)}"
+    return aws_name(settings.environment, "rotate", secret)
 
 
 def rotation_role_arn(settings: StackSettings, secret) -> str:
@@ -169,7 +170,7 @@ def rotation_policy(settings: StackSettings, secret, key_arn: str) -> dict:
 
 
 def reminder_topic_name(settings: StackSettings) -> str:
-    return f"reconciliation-{settings.environment}-secret-reminders"
+    return aws_name(settings.environment, "secret-reminders")
 
 
 def reminder_topic_arn(settings: StackSettings) -> str:

@@ -14,6 +14,7 @@ from pulumi_aws.scheduler import Schedule
 from pulumi_aws.sns import Topic, TopicSubscription
 
 from components import aws_policies
+from settings.aws import aws_name
 from settings.stack import StackSettings
 
 # Mondays, 09:00 UTC.
@@ -65,7 +66,7 @@ class SecretReminders(pulumi.ComponentResource):
             # past (an overdue secret) is refused by AWS and would remind nobody.
             Schedule(
                 f"{name}-{aws_policies.slug(secret.name)}",
-                name=f"reconciliation-{settings.environment}-remind-{aws_policies.slug(secret.name)}",
+                name=aws_name(settings.environment, "remind", secret),
                 description=f"Reminds the owners of {secret.name} weekly from {lead.days} days before it is due",
                 schedule_expression=REMINDER_CRON,
                 schedule_expression_timezone="UTC",

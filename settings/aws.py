@@ -136,5 +136,12 @@ class Secrets(Model):
         return [secret for secret in self.inventory if secret.automation == "automated"]
 
 
+def aws_name(environment: str, purpose: str, secret: InventorySecret | None = None) -> str:
+    """The name of an AWS resource of the stack (a role, a function, a schedule, a topic): one
+    formula, so the settings can check the lengths AWS allows before anything is registered."""
+    suffix = f"-{secret.name.lower().replace('_', '-')}" if secret else ""
+    return f"reconciliation-{environment}-{purpose}{suffix}"
+
+
 def default_secret_name(secret: InventorySecret, stack: str) -> str:
     return secret.secret_name or f"reconciliation/{stack}/{secret.name}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from settings.aws import default_secret_name
+from settings.aws import aws_name, default_secret_name
 from settings.engine import MISSING, STACK, Problem, rule
 from settings.engine import at as _at
 
@@ -170,13 +170,9 @@ AWS_NAME_LIMIT = 64
 
 @rule("environment", "secrets.inventory")
 def aws_names_fit(environment: str, inventory: tuple) -> list[Problem]:
-    longest = [f"reconciliation-{environment}-secret-reminders", f"reconciliation-{environment}-secrets-reader"]
-    longest += [f"reconciliation-{environment}-remind-{s.name.lower().replace('_', '-')}" for s in inventory]
-    longest += [
-        f"reconciliation-{environment}-rotate-{s.name.lower().replace('_', '-')}"
-        for s in inventory
-        if s.automation == "automated"
-    ]
+    longest = [aws_name(environment, "secret-reminders"), aws_name(environment, "secrets-reader")]
+    longest += [aws_name(environment, "remind", s) for s in inventory]
+    longest += [aws_name(environment, "rotate", s) for s in inventory if s.automation == "automated"]
     too_long = [name for name in longest if len(name) > AWS_NAME_LIMIT]
     if not too_long:
         return []

@@ -162,8 +162,8 @@ def rotation_policy(settings: StackSettings, secret, key_arn: str) -> dict:
             {
                 "Sid": "WriteItsLogs",
                 "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [log_group, f"{log_group}:*"],
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [f"{log_group}:*"],
             },
         ],
     }

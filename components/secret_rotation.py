@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pulumi
+from pulumi_aws.cloudwatch import LogGroup
 from pulumi_aws.iam import Role, RolePolicy
 from pulumi_aws.lambda_ import Function, Permission
 from pulumi_aws.secretsmanager import SecretRotation
@@ -56,6 +57,13 @@ class RotatedSecret(pulumi.ComponentResource):
             policy=key.arn.apply(lambda arn: _json(aws_policies.rotation_policy(settings, secret, arn))),
             opts=child,
         )
+        # Declared, not left to Lambda: a group Lambda creates keeps its logs forever.
+        logs = LogGroup(
+            name,
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=settings.secrets.log_retention_days,
+            opts=child,
+        )
         function = Function(
             name,
             name=function_name,
@@ -66,7 +74,7 @@ class RotatedSecret(pulumi.ComponentResource):
             role=role.arn,
             timeout=30,
             environment={"variables": {"SECRET_PROPERTY": secret.property}},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
         )
         # Only Secrets Manager, and only for this secret, may invoke it.
         permission = Permission(

@@ -31,6 +31,8 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _DURATION = re.compile(r"([0-9]+h)?([0-9]+m)?([0-9]+s)?")
 
 SecretName = Annotated[str, matching(_SECRET_NAME, "a Secrets Manager name such as reconciliation/jwt-secret")]
+# The retention periods CloudWatch Logs accepts, in days (from a month on).
+RetentionDays = Literal[30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
 Region = Annotated[str, matching(_REGION, "an AWS region such as eu-west-1")]
 AccountId = Annotated[str, matching(_ACCOUNT, "a 12-digit AWS account ID, quoted")]
 TagKey = Annotated[str, matching(_TAG_KEY, "a tag key: 1-128 letters, digits, spaces or _.:/=+-@")]
@@ -121,6 +123,8 @@ class Secrets(Model):
     # Days a deleted secret can still be restored (Secrets Manager allows 7-30).
     recovery_window_days: Int32 = Field(30, ge=7, le=30)
     reminder_lead_days: Int32 = Field(7, ge=1)
+    # How long the rotation functions' logs are kept (a value CloudWatch Logs accepts).
+    log_retention_days: RetentionDays = 365
     # Who gets each secret's reminder (an SNS e-mail subscription, confirmed once by the recipient).
     reminder_emails: Annotated[
         tuple[Annotated[str, matching(_EMAIL, "an e-mail address")], ...], AfterValidator(_each_once)

@@ -79,9 +79,9 @@ def test_aws_resources_go_through_the_stack_provider(result: RunResult, settings
     aws = [r for r in result.resources if r.type.startswith("aws:")]
     rotated = aws_policies.rotated(settings)
     # reader role and its two policies, key, alias, the secrets; per rotated secret its role,
-    # policy, function, invoke permission and schedule
+    # policy, log group, function, invoke permission and schedule
     reminders = 3 + len(settings.secrets.inventory) + len(settings.secrets.reminder_emails)  # role, topic, policy
-    assert len(aws) == 5 + len(settings.secrets.inventory) + 5 * len(rotated) + reminders
+    assert len(aws) == 5 + len(settings.secrets.inventory) + 6 * len(rotated) + reminders
     assert all(r.provider.startswith(provider.urn + "::") for r in aws)
 
 

@@ -108,3 +108,11 @@ def test_setting_up_rotation_never_rotates_the_adopted_key_at_once(result: RunRe
     assert schedule.inputs["rotateImmediately"] is False
     policy = next(r for r in result.by_type("aws:iam/rolePolicy:RolePolicy") if "RotatedSecret" in r.parent)
     assert policy.urn in schedule.depends_on  # never invoked before it may read the secret
+
+
+def test_the_rotation_logs_are_kept_for_a_set_time(result: RunResult, settings) -> None:
+    (logs,) = result.by_type("aws:cloudwatch/logGroup:LogGroup")
+    (function,) = result.by_type("aws:lambda/function:Function")
+    assert logs.inputs["name"] == f"/aws/lambda/{function.inputs['name']}"
+    assert logs.inputs["retentionInDays"] == settings.secrets.log_retention_days
+    assert logs.urn in function.depends_on  # the group exists before Lambda would create one that never expires

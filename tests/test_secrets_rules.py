@@ -121,6 +121,11 @@ REFUSED = {
         {"aws.tags": {}},
         f"{NS}:aws.tags.owner = (not set): required: the team that owns the stack's AWS resources",
     ),
+    "a retention CloudWatch does not offer": (
+        "dev",
+        {"secrets.logRetentionDays": 100},
+        f"{NS}:secrets.logRetentionDays = 100: Input should be 30, 60, 90,",
+    ),
     "a malformed reminder address": (
         "dev",
         {"secrets.reminderEmails": ["platform-team"]},

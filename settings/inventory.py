@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic.alias_generators import to_snake
+
 from settings.aws import aws_name, default_secret_name
 from settings.engine import MISSING, STACK, Problem, rule
 from settings.engine import at as _at
@@ -34,17 +36,25 @@ def secret_names_are_unique(inventory: tuple, stack: str) -> list[Problem]:
     return found
 
 
+def _entries(inventory: tuple, key: str, failing, allowed) -> list[Problem]:
+    """One problem per inventory entry for which ``failing(secret)``, at its ``key``."""
+    return [
+        Problem((*_at("secrets.inventory"), index, key), getattr(secret, to_snake(key)), allowed(secret))
+        for index, secret in enumerate(inventory)
+        if failing(secret)
+    ]
+
+
 @rule("secrets.inventory", "secrets.reminderLeadDays")
 def reminders_come_before_the_due_date(inventory: tuple, lead: int) -> list[Problem]:
-    return [
-        Problem(
-            (*_at("secrets.inventory"), index, "rotationDays"),
-            secret.rotation_days,
-            f"must be longer than secrets.reminderLeadDays ({lead}), or the reminder comes before the last rotation",
-        )
-        for index, secret in enumerate(inventory)
-        if secret.rotation_days <= lead
-    ]
+    return _entries(
+        inventory,
+        "rotationDays",
+        lambda secret: secret.rotation_days <= lead,
+        lambda _: (
+            f"must be longer than secrets.reminderLeadDays ({lead}), or the reminder comes before the last rotation"
+        ),
+    )
 
 
 @rule("production", "secrets.reminderEmails")
@@ -128,28 +138,22 @@ def the_pods_never_run_as_the_reader(reader: str, own: str | None, name: str) ->
 @rule("secrets.inventory", "backend.env")
 def previous_values_have_their_own_names(inventory: tuple, env: dict) -> list[Problem]:
     taken = {secret.name for secret in inventory} | set(env)
-    return [
-        Problem(
-            (*_at("secrets.inventory"), index, "name"),
-            secret.name,
-            f"{secret.name}{PREVIOUS_SUFFIX} (its previous value, automated rotation) is already a variable",
-        )
-        for index, secret in enumerate(inventory)
-        if secret.automation == "automated" and f"{secret.name}{PREVIOUS_SUFFIX}" in taken
-    ]
+    return _entries(
+        inventory,
+        "name",
+        lambda secret: secret.automation == "automated" and f"{secret.name}{PREVIOUS_SUFFIX}" in taken,
+        lambda secret: f"{secret.name}{PREVIOUS_SUFFIX} (its previous value, automated rotation) is already a variable",
+    )
 
 
 @rule("secrets.inventory")
 def automated_rotation_fits_secrets_manager(inventory: tuple) -> list[Problem]:
-    return [
-        Problem(
-            (*_at("secrets.inventory"), index, "rotationDays"),
-            secret.rotation_days,
-            f"automated rotation runs at most every {MAX_AUTOMATED_DAYS} days (Secrets Manager's limit)",
-        )
-        for index, secret in enumerate(inventory)
-        if secret.automation == "automated" and secret.rotation_days > MAX_AUTOMATED_DAYS
-    ]
+    return _entries(
+        inventory,
+        "rotationDays",
+        lambda secret: secret.automation == "automated" and secret.rotation_days > MAX_AUTOMATED_DAYS,
+        lambda _: f"automated rotation runs at most every {MAX_AUTOMATED_DAYS} days (Secrets Manager's limit)",
+    )
 
 
 @rule("secrets.inventory", STACK)

@@ -52,3 +52,22 @@ def test_instructions_stops_when_valgrind_fails_or_is_missing(tmp_path, monkeypa
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(SystemExit, match="needs valgrind"):
         bench.instructions([sys.executable, "-c", "pass"])
+
+
+def test_commands_run_with_a_bytecode_cache_outside_the_tree(tmp_path, monkeypatch) -> None:
+    # This machine's shell sets PYTHONDONTWRITEBYTECODE: left in, every render would recompile
+    # the program's sources while the floor reads the SDK's install-time caches.
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    module = tmp_path / "src" / "bench_probe.py"
+    module.parent.mkdir()
+    module.write_text("VALUE = 1\n")
+    cache = tmp_path / "cache"
+    env = bench.environment(cache)
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONHASHSEED"] == "0"
+    bench.warm(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(module.parent)!r}); import bench_probe"], env
+    )
+    probe = f"bench_probe.cpython-{sys.version_info[0]}{sys.version_info[1]}.pyc"
+    assert probe in {p.name for p in cache.rglob("*.pyc")}
+    assert not (module.parent / "__pycache__").exists()

@@ -6,6 +6,8 @@ import pulumi
 
 from components.aws_provider import aws_provider
 from components.backend_service import BackendService
+from components.grafana_provider import grafana_provider
+from components.observability import Observability
 from components.provider import kubernetes_provider
 from components.secrets_inventory import SecretsInventory
 from settings.loader import load_settings
@@ -26,6 +28,10 @@ backend = BackendService(
     opts=pulumi.ResourceOptions(providers={"kubernetes": cluster}),
 )
 
+observability = Observability(
+    "observability", settings, opts=pulumi.ResourceOptions(provider=grafana_provider(settings))
+)
+
 pulumi.export("environment", settings.environment)
 pulumi.export("kubeContext", settings.kubernetes.context)
 pulumi.export("namespace", backend.namespace)
@@ -34,3 +40,4 @@ pulumi.export("image", settings.backend.image.reference)
 pulumi.export("serviceUrl", backend.service_url)
 pulumi.export("secretsKeyArn", secrets.key.arn)
 pulumi.export("secretsReaderRoleArn", secrets.reader_role_arn)
+pulumi.export("dashboardUrl", observability.dashboard_url)

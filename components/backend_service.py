@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.apps.v1 import Deployment
 from pulumi_kubernetes.autoscaling.v2 import HorizontalPodAutoscaler
 from pulumi_kubernetes.core.v1 import Namespace, Service, ServiceAccount
@@ -10,6 +11,7 @@ from pulumi_kubernetes.networking.v1 import NetworkPolicy
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
 
 from components import manifests
+from components.monitoring import pod_monitor
 from components.secrets_sync import SecretsSync
 from settings.stack import StackSettings
 
@@ -77,6 +79,16 @@ class BackendService(pulumi.ComponentResource):
                 # a replace, and an imported Service's stored inputs hold the live one.
                 opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=SERVER_ALLOCATED))
             kind(name, metadata=spec["metadata"], spec=spec["spec"], opts=opts)
+        monitor = pod_monitor(settings)
+        if monitor is not None:
+            CustomResource(
+                name,
+                api_version=monitor["apiVersion"],
+                kind=monitor["kind"],
+                metadata=monitor["metadata"],
+                spec=monitor["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or None),
+            )
 
         self.namespace = settings.kubernetes.namespace
         self.deployment_name = settings.object_name("deployment")

@@ -68,6 +68,8 @@ class RunResult:
     resources: list[Registration] = field(default_factory=list)
     outputs: dict[str, StackOutput] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what `pulumi preview` would print as warnings
+    # The program's validated settings (its `settings` global), for files built beside the resources.
+    settings: Any = None
 
     def by_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_token]
@@ -202,13 +204,16 @@ class StackRun:
             self.monitor.mocks, project=PROJECT, stack=self.stack, preview=True, monitor=self.monitor, logger=warnings
         )
 
+        namespace: dict = {}
+
         @pulumi.runtime.test
         def program():
-            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+            namespace.update(runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
 
         with _environment(self.environ):
             program()
-        result = RunResult(stack=self.stack, resources=self.registrations, warnings=warnings.messages)
+        settings = namespace.get("settings")
+        result = RunResult(self.stack, self.registrations, warnings=warnings.messages, settings=settings)
         for name, exported in sorted(pulumi_settings.get_root_resource().outputs.items()):
             output = pulumi.Output.from_input(exported)
             known = _sync_await(output.is_known())

@@ -3,9 +3,10 @@
     python -m offline.render [--stack dev] [--out build/render/<stack>]
 
 Writes ``kubernetes/*.yaml`` (kubectl-ready, Helm install order), ``resources/*.json`` (every
-other resource: providers, cloud resources), ``outputs.json`` and ``summary.txt``, and prints
-the summary. Same commit and stack, byte-identical files. A config error prints only the
-validation messages and exits 2.
+other resource: providers, cloud resources), ``grafana/dashboard.json`` (importable as it is),
+``grafana/rule-group.json``, ``prometheus/rules.yaml`` (the same alerts for promtool),
+``outputs.json`` and ``summary.txt``, and prints the summary. Same commit and stack,
+byte-identical files. A config error prints only the validation messages and exits 2.
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ from typing import Any
 
 import pulumi
 
+from components import alert_rules
 from offline import documents
 from offline.harness import PROJECT, ROOT, Registration, RunResult, read_stack_file, run_stack, to_wire
 
 MARKER = ".offline-render"
+DASHBOARD = "grafana:oss/dashboard:Dashboard"
+RULE_GROUP = "grafana:alerting/ruleGroup:RuleGroup"
+GENERATED = ("grafana", "prometheus")
 
 
 def write(result: RunResult, out: Path) -> list[Path]:
@@ -36,7 +41,7 @@ def write(result: RunResult, out: Path) -> list[Path]:
         raise ValueError(f"--out {out} is a file, not a folder")
     if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise ValueError(f"--out {out} is not empty and holds no previous render ({MARKER}); choose another folder")
-    for folder in ("kubernetes", "resources"):
+    for folder in ("kubernetes", "resources", *GENERATED):
         shutil.rmtree(out / folder, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text("Written by `python -m offline.render`; the folder is replaced on each render.\n")
@@ -53,11 +58,27 @@ def write(result: RunResult, out: Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         written.append(path)
+    for path, text in _observability_files(result).items():
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_text(text)
+        written.append(out / path)
     outputs = {name: ("<secret>" if o.secret else o.value) for name, o in result.outputs.items()}
     for name, text in (("outputs.json", documents.to_json(outputs)), ("summary.txt", summary(result))):
         (out / name).write_text(text)
         written.append(out / name)
     return sorted(written)
+
+
+def _observability_files(result: RunResult) -> dict[str, str]:
+    """The dashboard as Grafana imports it, the rule group, and the Prometheus twin of the rules."""
+    files = {}
+    for resource in result.by_type(DASHBOARD):
+        files["grafana/dashboard.json"] = documents.to_json(json.loads(resource.inputs["configJson"]))
+    for resource in result.by_type(RULE_GROUP):
+        files["grafana/rule-group.json"] = documents.to_json(_describe(resource)["inputs"])
+    if result.settings is not None:
+        files["prometheus/rules.yaml"] = documents.to_yaml(alert_rules.prometheus_rules(result.settings))
+    return files
 
 
 def _describe(resource: Registration) -> dict:
@@ -81,6 +102,10 @@ def _readable(value: Any) -> Any:
             return json.loads(value)
         except json.JSONDecodeError:
             return value
+    if isinstance(value, dict):  # an alert rule's query model, nested in its rule
+        return {key: _readable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_readable(item) for item in value]
     return value
 
 

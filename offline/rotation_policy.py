@@ -13,6 +13,7 @@ import sys
 from datetime import timedelta
 
 from offline.harness import PROJECT, ROOT, stack_document, stack_names
+from offline.stackfile import project_values
 from settings.report import validate
 
 OUT = ROOT / "docs" / "security" / "SECRETS_ROTATION_POLICY.md"
@@ -37,10 +38,8 @@ PROCESS = """\
 
 
 def _settings(stack: str):
-    prefix = f"{PROJECT}:"
-    document = stack_document(stack)
-    values = {key.removeprefix(prefix): value for key, value in document.items() if key.startswith(prefix)}
-    settings, problems = validate(values, set(), PROJECT, stack)
+    values, secret_keys = project_values(stack_document(stack), PROJECT)
+    settings, problems = validate(values, secret_keys, PROJECT, stack)
     if problems:
         raise SystemExit(f"Pulumi.{stack}.yaml is invalid:\n" + "\n".join(problems))
     return settings

@@ -74,7 +74,7 @@ def to_wire(document: dict, project: str) -> tuple[dict[str, str], list[str]]:
     config, secret_keys = {}, []
     for key, written in document.items():
         full_key = key if ":" in key else f"{project}:{key}"
-        value, secret = _strip_secure(written)
+        value, secret = strip_secure(written)
         if secret:
             secret_keys.append(full_key)
         if isinstance(value, bool):
@@ -86,13 +86,26 @@ def to_wire(document: dict, project: str) -> tuple[dict[str, str], list[str]]:
     return config, secret_keys
 
 
-def _strip_secure(value: Any) -> tuple[Any, bool]:
+def project_values(document: dict, project: str) -> tuple[dict[str, Any], set[str]]:
+    """The project's keys as written (objects stay objects) and which are secret: what the pure
+    settings layer validates without a Pulumi run. A `secure:` value becomes the placeholder."""
+    prefix = f"{project}:"
+    values, secret_keys = {}, set()
+    for key, written in document.items():
+        if key.startswith(prefix):
+            values[key.removeprefix(prefix)], secret = strip_secure(written)
+            if secret:
+                secret_keys.add(key.removeprefix(prefix))
+    return values, secret_keys
+
+
+def strip_secure(value: Any) -> tuple[Any, bool]:
     if isinstance(value, dict) and set(value) == {"secure"}:
         return SECRET_PLACEHOLDER, True
     if isinstance(value, dict):
-        pairs = {k: _strip_secure(v) for k, v in value.items()}
+        pairs = {k: strip_secure(v) for k, v in value.items()}
         return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
     if isinstance(value, list):
-        items = [_strip_secure(v) for v in value]
+        items = [strip_secure(v) for v in value]
         return [v for v, _ in items], any(s for _, s in items)
     return value, False

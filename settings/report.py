@@ -11,12 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from settings import cluster, inventory, production, rules  # noqa: F401 (each module registers its rules)
+from settings import alerting, cluster, inventory, production, rules  # noqa: F401 (each module registers its rules)
 from settings.base import field_by_alias, model_in
 from settings.engine import MISSING, cross_field_problems
 from settings.stack import StackSettings
 
-SECRET_KEYS = ("kubeconfig",)
+SECRET_KEYS = ("kubeconfig", "grafanaAuth", "grafanaSlackUrl", "grafanaPagerdutyKey")
 # The one other namespace a stack file may use: Pulumi's own (pulumi:disable-default-providers).
 # Provider namespaces (kubernetes:context, ...) only configure default providers, which this
 # project disables, so a value there would be silently ignored.
@@ -53,8 +53,8 @@ def validate(
     for key in sorted(secret_keys):
         if key not in SECRET_KEYS:
             lines.append(
-                f"{namespace}:{key} = [secret]: only kubeconfig may be a Pulumi secret; application secrets "
-                "belong in AWS Secrets Manager (synced by External Secrets), not in stack config"
+                f"{namespace}:{key} = [secret]: only {', '.join(SECRET_KEYS)} may be Pulumi secrets; "
+                "application secrets belong in AWS Secrets Manager (synced by External Secrets), not in stack config"
             )
     lines += [
         f"{namespace}:{key} = [not a secret]: must be set with `pulumi config set --secret {key}`"

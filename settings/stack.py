@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_snake
 from settings.aws import Aws, Secrets
 from settings.base import Bytes, DnsLabel, DnsName, Int32, Model, Text, matching
 from settings.objects import KINDS, Adopted, ObjectNames, Selector, default_selector, recommended_labels
+from settings.observability import Grafana
 from settings.scaling import Autoscaling, DisruptionBudget, Rollout, TopologySpread
 from settings.workload import EnvName, Image, Metrics, PodSecurity, Probes, Resources, Termination
 
@@ -135,8 +136,15 @@ class StackSettings(Model):
     backend: Backend
     aws: Aws
     secrets: Secrets
+    grafana: Grafana
     # Whole kubeconfig, only ever as a Pulumi secret; unset means the local kubeconfig file.
     kubeconfig: SecretStr | None = None
+    # Grafana's API token (service account token), only ever as a Pulumi secret; unset means the
+    # provider reads GRAFANA_AUTH from the shell of whoever runs it (a credential, nothing else).
+    grafana_auth: SecretStr | None = None
+    # The contact point's webhook URL or integration key, by its type; only as Pulumi secrets.
+    grafana_slack_url: SecretStr | None = None
+    grafana_pagerduty_key: SecretStr | None = None
 
     @property
     def pod_selector(self) -> dict[str, str]:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from settings.base import Bytes, CpuQuantity, DnsLabel, DnsSubdomain, Int32, MemoryBytes, Model, Text, matching
+from settings.observability import PodMonitor
 
 _REPOSITORY = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
@@ -78,6 +79,7 @@ class Metrics(Model):
     scrape: bool = True
     # Where Prometheus runs: with scrape on, the NetworkPolicy must admit it (settings.cluster).
     prometheus_namespace: DnsLabel = "monitoring"
+    pod_monitor: PodMonitor = PodMonitor()
 
 
 class PodSecurity(Model):

@@ -12,6 +12,7 @@ import pulumi
 import pytest
 
 from offline.harness import PROJECT, StackRun, stack_document, to_wire
+from offline.stackfile import project_values
 
 DELETE = object()  # a change that removes the key
 
@@ -62,10 +63,8 @@ def validated(stack: str, changes: dict[str, Any] | None = None) -> tuple[Any, l
     """The stack file (with changes) through the pure settings layer: (settings or None, problems)."""
     from settings.report import validate
 
-    document = changed(stack, changes or {})
-    prefix = f"{PROJECT}:"
-    values = {key.removeprefix(prefix): value for key, value in document.items() if key.startswith(prefix)}
-    return validate(values, set(), PROJECT, stack)
+    values, secret_keys = project_values(changed(stack, changes or {}), PROJECT)
+    return validate(values, secret_keys, PROJECT, stack)
 
 
 def problems(run: StackRun) -> list[str]:

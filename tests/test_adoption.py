@@ -57,6 +57,7 @@ def test_prod_matches_the_running_platform() -> None:
         "NetworkPolicy": "backend",
         "HorizontalPodAutoscaler": "backend-hpa",
         "PodDisruptionBudget": "backend-pdb",
+        "PodMonitor": "backend",  # new with the Observability issue: created, not adopted
     }
     deployment = result.one("kubernetes:apps/v1:Deployment").inputs
     assert deployment["spec"]["selector"] == {"matchLabels": {"app": "backend"}}

@@ -46,6 +46,8 @@ def _pod(result: RunResult) -> dict:
 
 def test_registers_one_of_each_child_under_the_component(result: RunResult, settings: StackSettings) -> None:
     expected = KINDS if settings.kubernetes.create_namespace else KINDS - {"kubernetes:core/v1:Namespace"}
+    if settings.backend.metrics.pod_monitor.enabled:
+        expected = expected | {"kubernetes:monitoring.coreos.com/v1:PodMonitor"}
     component = result.one(COMPONENT)
     children = [r for r in result.resources if r.type.startswith("kubernetes:") and r.parent == component.urn]
     assert sorted(r.type for r in children) == sorted(expected)
@@ -266,7 +268,9 @@ def test_stack_outputs(result: RunResult, settings: StackSettings) -> None:
         "secretsKeyArn": outputs["secretsKeyArn"],  # only AWS knows it: unknown in a preview
         "secretsReaderRoleArn": f"arn:aws:iam::{settings.aws.allowed_account_ids[0]}:role/"
         f"reconciliation-{settings.environment}-secrets-reader",
+        "dashboardUrl": outputs["dashboardUrl"],  # Grafana's to say
     }
+    assert not result.outputs["dashboardUrl"].known
     assert not result.outputs["secretsKeyArn"].known
     assert not any(output.secret for output in result.outputs.values())
 

@@ -57,16 +57,28 @@ APPLY_ORDER = [
     "ExternalSecret",
     "SecretStore",
 ]
-CUSTOM_KINDS = ("ExternalSecret", "SecretStore")
-SCHEMAS = json.loads((ROOT / "schemas" / "external-secrets-v1.schema.json").read_text())
+CUSTOM_KINDS = ("ExternalSecret", "SecretStore", "PodMonitor")
+# The custom resources' schemas kept in the repository, one definition per kind.
+SCHEMAS = {
+    "definitions": {
+        name: definition
+        for file in ("external-secrets-v1", "prometheus-operator-v1")
+        for name, definition in json.loads((ROOT / "schemas" / f"{file}.schema.json").read_text())[
+            "definitions"
+        ].items()
+    }
+}
 
 
 def test_files_apply_in_helm_install_order(rendered: Path, stack: str) -> None:
     names = sorted(p.name for p in (rendered / stack / "kubernetes").glob("*.yaml"))
     kinds = [yaml.safe_load((rendered / stack / "kubernetes" / name).read_text())["kind"] for name in names]
-    created = validated(stack)[0].kubernetes.create_namespace
-    assert kinds == (APPLY_ORDER if created else APPLY_ORDER[1:])
-    if created:
+    settings = validated(stack)[0]
+    expected = APPLY_ORDER if settings.kubernetes.create_namespace else APPLY_ORDER[1:]
+    if settings.backend.metrics.pod_monitor.enabled:
+        expected = [*expected[:-1], "PodMonitor", expected[-1]]  # custom kinds sort by name
+    assert kinds == expected
+    if settings.kubernetes.create_namespace:
         assert names[0].startswith("01-namespace-")
 
 
@@ -255,7 +267,7 @@ def test_a_secret_application_value_is_refused_and_never_written(tmp_path: Path,
     stack_file.write_text(yaml.safe_dump({"config": document}))
     assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "reconciliation-platform:backend = [secret]: only kubeconfig may be a Pulumi secret" in err
+    assert "reconciliation-platform:backend = [secret]: only kubeconfig, grafanaAuth, grafanaSlackUrl," in err
     assert "offline-placeholder-secret" not in err
     assert not (tmp_path / "out").exists()
 

@@ -8,6 +8,7 @@ import pytest
 from helpers import changed, validated
 
 from offline.harness import PROJECT, stack_names
+from offline.stackfile import project_values
 from settings.quantity import parse_quantity
 from settings.report import allowed_keys
 from settings.scaling import Autoscaling
@@ -255,7 +256,7 @@ def test_rules_read_the_same_values_with_or_without_the_validated_model() -> Non
     # The engine reads pieces from the validated settings when there are any: both ways agree.
     from settings.engine import RULES, _attribute, _piece, at
 
-    values = {k.removeprefix(f"{PROJECT}:"): v for k, v in changed("prod", {}).items() if k.startswith(PROJECT)}
+    values, _ = project_values(changed("prod", {}), PROJECT)
     settings, _ = validated("prod")
     for paths, _check in RULES:
         for path in paths:

@@ -101,8 +101,8 @@ RULES = {
     "unknown top-level key": (
         "dev",
         {"backnd": {"port": 8080}},
-        f'{NS}:backnd = {{"port": 8080}}: unknown key; allowed keys: aws, backend, environment, kubeconfig, '
-        "kubernetes, production, secrets",
+        f'{NS}:backnd = {{"port": 8080}}: unknown key; allowed keys: aws, backend, environment, grafana, grafanaAuth, '
+        "grafanaPagerdutyKey, grafanaSlackUrl, kubeconfig, kubernetes, production, secrets",
     ),
     "missing context": (
         "prod",
@@ -267,15 +267,15 @@ def test_application_secrets_are_refused_in_stack_config() -> None:
     config, _ = stack_config("dev")
     lines = problems(StackRun("dev", config, [f"{NS}:backend"]))
     assert lines == [
-        f"{NS}:backend = [secret]: only kubeconfig may be a Pulumi secret; application secrets belong in AWS "
-        "Secrets Manager (synced by External Secrets), not in stack config"
+        f"{NS}:backend = [secret]: only kubeconfig, grafanaAuth, grafanaSlackUrl, grafanaPagerdutyKey may be Pulumi "
+        "secrets; application secrets belong in AWS Secrets Manager (synced by External Secrets), not in stack config"
     ]
 
 
 def test_a_misspelled_namespace_is_not_ignored() -> None:
-    config, _ = stack_config("prod")
+    config, secret_keys = stack_config("prod")
     config["reconcilation-platform:production"] = "false"
-    lines = problems(StackRun("prod", config, []))
+    lines = problems(StackRun("prod", config, secret_keys))
     assert lines == [
         "reconcilation-platform:production = ...: unknown config namespace 'reconcilation-platform'; allowed: "
         f"{NS}, pulumi (provider settings such as kubernetes:context are not read: this project's providers are "
@@ -284,9 +284,9 @@ def test_a_misspelled_namespace_is_not_ignored() -> None:
 
 
 def test_default_provider_settings_are_refused_not_ignored() -> None:
-    config, _ = stack_config("prod")
+    config, secret_keys = stack_config("prod")
     config["kubernetes:context"] = "someone-elses-cluster"
-    (line,) = problems(StackRun("prod", config, []))
+    (line,) = problems(StackRun("prod", config, secret_keys))
     assert line.startswith("kubernetes:context = ...: unknown config namespace 'kubernetes'")
 
 

@@ -75,9 +75,9 @@ class Observability(pulumi.ComponentResource):
             # Opt-in: this replaces the organisation's whole policy tree with one route.
             NotificationPolicy(
                 f"{name}-policy",
-                contact_point=contact.name,
+                contact_point=grafana.contact_point.name,
                 group_bies=["grafana_folder", "alertname"],
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[contact]),
             )
         self.dashboard_url = self.dashboard.url
         self.register_outputs({"dashboardUrl": self.dashboard_url, "folderUid": folder.uid})

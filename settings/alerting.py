@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic.alias_generators import to_snake
 
-from settings.engine import Problem, rule
+from settings.engine import MISSING, Problem, rule
+from settings.metrics import DB_QUERY_BUCKETS
 from settings.engine import at as _at
 from settings.observability import default_dashboard_uid, default_folder_uid, seconds
 
@@ -60,6 +61,16 @@ def alerts_fit_the_evaluation_interval(interval: str, alerts: Any) -> list[Probl
     return found
 
 
+@rule("grafana.alerts.dbQueryLatencyP95.threshold")
+def latency_threshold_is_measurable(threshold: float) -> list[Problem]:
+    # histogram_quantile never answers above the largest finite bucket bound.
+    largest = max(DB_QUERY_BUCKETS)
+    if threshold < largest:
+        return []
+    allowed = f"below {largest:g} s, the histogram's largest finite bucket: a p95 above it reads as {largest:g} s"
+    return [Problem(_at("grafana.alerts.dbQueryLatencyP95.threshold"), threshold, allowed)]
+
+
 @rule("grafana.contactPoint", "grafanaSlackUrl", "grafanaPagerdutyKey")
 def contact_point_has_what_its_type_needs(contact: Any, slack: Any, pagerduty: Any) -> list[Problem]:
     found = []
@@ -73,7 +84,7 @@ def contact_point_has_what_its_type_needs(contact: Any, slack: Any, pagerduty: A
     for kind, key in CONTACT_SECRETS.items():
         if contact.type == kind and given[key] is None:
             allowed = f"required for a {kind} contact point: `pulumi config set --secret {key} ...`"
-            found.append(Problem((key,), None, allowed))
+            found.append(Problem((key,), MISSING, allowed))
         elif contact.type != kind and given[key] is not None:
             found.append(Problem((key,), given[key], f"only read by a {kind} contact point; remove it"))
     return found

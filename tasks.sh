@@ -51,6 +51,18 @@ PY
 
 program_env() { ensure_venv "$VENV" requirements.txt requirements-dev.txt; }
 
+# promtool (Debian's prometheus package) proves the alert rules. Installed with apt when it is
+# missing and this runs as root; otherwise the tests that need it skip, or fail under CI=true.
+ensure_promtool() {
+  command -v promtool >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing promtool (apt: prometheus)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends prometheus >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends prometheus >/dev/null; }
+  fi
+}
+
 case "${1:-}" in
   render | compare)
     # The first word that is not an option names the stack: dev to render, prod to compare.
@@ -63,6 +75,7 @@ case "${1:-}" in
   test)
     program_env
     ensure_venv "$CHECKOV_VENV" requirements-checkov.txt
+    ensure_promtool
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
     exec "$VENV/bin/python" -m pytest "${@:2}"

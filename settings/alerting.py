@@ -8,8 +8,8 @@ from typing import Any
 from pydantic.alias_generators import to_snake
 
 from settings.engine import MISSING, Problem, rule
-from settings.metrics import DB_QUERY_BUCKETS
 from settings.engine import at as _at
+from settings.metrics import DB_QUERY_BUCKETS
 from settings.observability import default_dashboard_uid, default_folder_uid, seconds
 
 # A rate() needs several samples in its window to survive a missed scrape (Prometheus' advice).

@@ -33,7 +33,7 @@ def _placements() -> dict[str, str]:
 
 def _hostile() -> dict[str, str]:
     """Every non-credential variable the SDK reads, set to what would hurt, and a token."""
-    environ = {variable: "https://grafana.attacker.example" for variable in _placements().values()}
+    environ = dict.fromkeys(_placements().values(), "https://grafana.attacker.example")
     environ |= {"GRAFANA_INSECURE_SKIP_VERIFY": "true", "GRAFANA_RETRIES": "0", "GRAFANA_RETRY_WAIT": "0"}
     environ |= {"GRAFANA_STORE_DASHBOARD_SHA256": "true", "GRAFANA_ORG_ID": "7", "GRAFANA_AUTH": "glsa_hunter2"}
     return environ

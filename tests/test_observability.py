@@ -73,7 +73,8 @@ def test_every_panel_has_a_unit_queries_with_ref_ids_and_the_variable(result: Ru
         assert panel["fieldConfig"]["defaults"]["unit"], panel["title"]
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         refs = [target["refId"] for target in panel["targets"]]
-        assert refs and len(refs) == len(set(refs)), panel["title"]
+        assert refs, panel["title"]
+        assert len(refs) == len(set(refs)), panel["title"]
         for target in panel["targets"]:
             assert target["datasource"]["uid"] == "${datasource}"
             promql_parser.parse(target["expr"])  # raises on anything that is not PromQL

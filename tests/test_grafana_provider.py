@@ -3,11 +3,11 @@ never from the operator's shell; only the token may, and never in clear."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pulumiverse_grafana.provider
+import pytest
 
 from offline.harness import PROJECT, RunResult, Secret, StackRun, stack_config
 
@@ -65,23 +65,19 @@ def test_a_hostile_shell_changes_nothing_but_the_token(result: RunResult, stack:
     inputs = hostile.one(PROVIDER).inputs
     # The SDK takes GRAFANA_AUTH when the stack has no grafanaAuth secret: a credential, kept secret.
     assert isinstance(inputs.pop("auth"), Secret)
-    assert repr(inputs) == repr(result.one(PROVIDER).inputs)
+    assert inputs == result.one(PROVIDER).inputs
     text = repr([r.inputs for r in hostile.resources])
     assert "attacker" not in text
     assert "hunter2" not in text
 
 
-def test_the_hostile_shell_really_changes_an_unpinned_provider() -> None:
+def test_the_hostile_shell_really_changes_an_unpinned_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     # Proves the test above can fail: the same variables reach a provider left to its defaults.
     from pulumiverse_grafana import ProviderArgs
 
-    saved = dict(os.environ)
-    os.environ.update(_hostile())
-    try:
-        args = ProviderArgs()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    for variable, value in _hostile().items():
+        monkeypatch.setenv(variable, value)
+    args = ProviderArgs()
     assert args.url == "https://grafana.attacker.example"
     assert args.insecure_skip_verify is True
 
@@ -99,3 +95,10 @@ def test_every_grafana_resource_goes_through_the_stack_provider(result: RunResul
     children = [r for r in result.resources if r.type.startswith("grafana:")]
     assert len(children) >= 4
     assert all(child.provider.startswith(provider.urn + "::") for child in children)
+
+
+def test_every_stack_file_disables_the_default_grafana_provider(stack: str) -> None:
+    from offline.harness import stack_document
+
+    disabled = stack_document(stack).get("pulumi:disable-default-providers", [])
+    assert "grafana" in disabled or "*" in disabled

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pulumi_kubernetes.provider
+import pytest
 from helpers import run_changed
 
 from offline.harness import PROJECT, ROOT, RunResult, Secret, StackRun, run_stack, stack_config
@@ -74,17 +75,13 @@ def test_hostile_shell_gives_byte_identical_provider_inputs(result: RunResult, s
     assert "/home/alice" not in repr([r.inputs for r in hostile.resources])
 
 
-def test_the_hostile_shell_really_changes_an_unpinned_provider() -> None:
+def test_the_hostile_shell_really_changes_an_unpinned_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     # Proves the test above can fail: the same variables do reach a provider left to its defaults.
     from pulumi_kubernetes.provider import ProviderArgs
 
-    saved = dict(os.environ)
-    os.environ.update(_hostile())
-    try:
-        args = ProviderArgs()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    for variable, value in _hostile().items():
+        monkeypatch.setenv(variable, value)
+    args = ProviderArgs()
     assert args.kubeconfig == "/home/alice/.kube/config"
     assert args.delete_unreachable is True
     assert args.enable_server_side_apply is False

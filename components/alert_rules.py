@@ -20,6 +20,12 @@ QUERY_DEFAULTS = {"intervalMs": 1000, "maxDataPoints": 43200}
 # What Grafana does when a query fails: an explicit error alert, routed like the rule itself.
 EXEC_ERR_STATE = "Error"
 OPERATORS = {"gt": ">", "lt": "<"}
+# The tail of each rule's uid (at most 15 characters: the stack name takes up to 24 of Grafana's 40).
+RULE_UIDS = {
+    "dbQueryLatencyP95": "db-latency-p95",
+    "cacheHitRate": "cache-hit-rate",
+    "dbPoolUtilization": "db-pool-usage",
+}
 
 
 class AlertDefinition(NamedTuple):
@@ -30,7 +36,8 @@ class AlertDefinition(NamedTuple):
     threshold: float
     pending: str  # `for`
     severity: str
-    # Grafana's noDataState: OK where no data means no traffic, NoData where it means no metrics.
+    # Grafana's noDataState: OK, as no data means no traffic or no pool yet; metrics that vanish
+    # altogether are a scrape problem, which the cluster's own target-down alert reports.
     no_data_state: str
     summary: str
     description: str  # `VALUE` stands for the engine's template of the current value
@@ -79,7 +86,7 @@ def definitions(settings: StackSettings) -> list[AlertDefinition]:
             pool.threshold,
             pool.for_,
             pool.severity,
-            "NoData",
+            "OK",
             f"{name}: a database connection pool is above {pool.threshold:.0%} in use",
             f"The fullest pod's connection pool is {{{{ VALUE | humanizePercentage }}}} in use, "
             f"above {pool.threshold:.0%}: requests are about to queue for a connection.",
@@ -142,6 +149,9 @@ def grafana_rule(settings: StackSettings, alert: AlertDefinition) -> dict:
     threshold = {"type": "threshold", "expression": "B", "conditions": [{"evaluator": evaluator}]}
     return {
         "name": alert.name,
+        # Pinned: Grafana would generate one, and the rules are a list in state, so a reordering
+        # would hand one alert's history and silences to another.
+        "uid": rule_uid(settings, alert),
         "condition": "C",
         "for": alert.pending,
         "noDataState": alert.no_data_state,
@@ -152,10 +162,16 @@ def grafana_rule(settings: StackSettings, alert: AlertDefinition) -> dict:
         # Per-rule routing: the shared Grafana's notification policy tree stays untouched.
         "notificationSettings": {
             "contactPoint": settings.grafana.contact_point.name,
-            "groupBies": ["alertname", "grafana_folder", "stack"],
+            # By severity too: a notification never mixes a warning into a page.
+            "groupBies": ["alertname", "grafana_folder", "stack", "severity"],
         },
         "datas": [_query(settings, alert), _expression("B", reduce), _expression("C", threshold)],
     }
+
+
+def rule_uid(settings: StackSettings, alert: AlertDefinition) -> str:
+    """Stable and unique per stack and alert; Grafana's limit is 40 characters."""
+    return f"{settings.environment[:24]}-{RULE_UIDS[alert.key]}"
 
 
 def grafana_rules(settings: StackSettings) -> list[dict]:

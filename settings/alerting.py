@@ -111,6 +111,18 @@ def production_grafana_is_verified(production: bool, url: str, insecure: bool) -
     return found
 
 
+@rule("grafana.orgId", "grafanaAuth")
+def another_organisation_needs_basic_auth(org_id: int, auth: Any) -> list[Problem]:
+    # A service account token belongs to one organisation: the provider refuses org_id > 1 with one.
+    if org_id == 1 or (auth is not None and ":" in auth.get_secret_value()):
+        return []
+    allowed = (
+        "an organisation other than 1 needs basic auth: the secret grafanaAuth as user:password "
+        "(a service account token is scoped to its own organisation; use org 1 with it)"
+    )
+    return [Problem(_at("grafana.orgId"), org_id, allowed)]
+
+
 @rule("grafana.folderUid", "grafana.dashboardUid", "@stack")
 def folder_and_dashboard_uids_differ(folder: str | None, dashboard: str | None, stack: str) -> list[Problem]:
     # Grafana keeps folders and dashboards under one uid namespace.

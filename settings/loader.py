@@ -7,11 +7,13 @@ Pulumi prints without a traceback) before a single resource is registered.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from settings.environment import ambient_problems
 from settings.report import OTHER_NAMESPACES, SCALAR_KEYS, validate
 from settings.stack import StackSettings
 
@@ -53,6 +55,7 @@ def load_settings() -> StackSettings:
     project = pulumi.get_project()
     values, secret_keys, stray = read_project_config(project)
     settings, lines = validate(values, secret_keys, project, pulumi.get_stack(), stray)
+    lines += ambient_problems(os.environ)
     if lines:
         count = f"{len(lines)} problem" + ("s" if len(lines) > 1 else "")
         header = f"invalid configuration for stack '{pulumi.get_stack()}' ({count}):"

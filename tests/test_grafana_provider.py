@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pulumiverse_grafana.provider
 import pytest
+from helpers import problems
 
 from offline.harness import PROJECT, RunResult, Secret, StackRun, stack_config
+from settings.environment import ambient_problems
 
 PROVIDER = "pulumi:providers:grafana"
 # What a token or a client certificate is: credentials may come from the shell, nothing else.
@@ -35,7 +37,8 @@ def _hostile() -> dict[str, str]:
     """Every non-credential variable the SDK reads, set to what would hurt, and a token."""
     environ = dict.fromkeys(_placements().values(), "https://grafana.attacker.example")
     environ |= {"GRAFANA_INSECURE_SKIP_VERIFY": "true", "GRAFANA_RETRIES": "0", "GRAFANA_RETRY_WAIT": "0"}
-    environ |= {"GRAFANA_STORE_DASHBOARD_SHA256": "true", "GRAFANA_ORG_ID": "7", "GRAFANA_AUTH": "glsa_hunter2"}
+    environ |= {"GRAFANA_STORE_DASHBOARD_SHA256": "true", "GRAFANA_ORG_ID": "7", "GRAFANA_HTTP_HEADERS": "{}"}
+    environ |= {"GRAFANA_AUTH": "glsa_hunter2"}  # a credential: allowed
     return environ
 
 
@@ -47,28 +50,49 @@ def test_the_sdk_reads_the_variables_this_test_sets() -> None:
     assert "auth" not in placements  # a credential: the shell may hold it
 
 
-def test_every_placement_input_is_set_from_settings(result: RunResult, settings) -> None:
+def test_the_provider_inputs_come_from_settings(result: RunResult, settings) -> None:
     inputs = result.one(PROVIDER).inputs
-    assert set(_placements()) <= set(inputs)
     grafana = settings.grafana
-    assert inputs["url"] == grafana.url
-    assert inputs["orgId"] == str(grafana.org_id)  # the SDK sends non-strings as JSON text
-    assert inputs["insecureSkipVerify"] == "false"
-    assert inputs["storeDashboardSha256"] == "false"
-    assert inputs["retries"] == str(grafana.retries)
-    assert inputs["caCert"] == inputs["smUrl"] == inputs["oncallUrl"] == inputs["cloudApiUrl"] == ""
+    assert inputs == {
+        "url": grafana.url,
+        "orgId": str(grafana.org_id),  # the SDK sends non-strings as JSON text
+        "insecureSkipVerify": "false",
+        "retries": str(grafana.retries),
+        "retryWait": str(grafana.retry_wait_seconds),
+        "storeDashboardSha256": "false",
+    }
+    # An empty endpoint would make the provider build that service's client and fail to start.
+    assert "" not in inputs.values()
 
 
-def test_a_hostile_shell_changes_nothing_but_the_token(result: RunResult, stack: str) -> None:
+def test_every_variable_the_sdk_reads_is_a_credential_or_refused() -> None:
+    placements = _placements()
+    assert len(placements) >= 8
+    refused = ambient_problems(dict.fromkeys(placements.values(), "x"))
+    assert [line.split(" = ")[0].removeprefix("environment ") for line in refused] == sorted(placements.values())
+    assert ambient_problems({"GRAFANA_AUTH": "x", "GRAFANA_TLS_KEY": "x", "GRAFANA_SM_ACCESS_TOKEN": "x"}) == []
+
+
+def test_a_hostile_shell_stops_the_program_before_anything_registers(stack: str) -> None:
     config, secret_keys = stack_config(stack)
-    hostile = StackRun(stack, config, secret_keys, environ=_hostile()).execute()
-    inputs = hostile.one(PROVIDER).inputs
-    # The SDK takes GRAFANA_AUTH when the stack has no grafanaAuth secret: a credential, kept secret.
-    assert isinstance(inputs.pop("auth"), Secret)
+    lines = problems(StackRun(stack, config, secret_keys, environ=_hostile()))
+    expected = sorted(name for name in _hostile() if name != "GRAFANA_AUTH")
+    assert [line.split(" = ")[0].removeprefix("environment ") for line in lines] == expected
+    assert lines[0] == (
+        f"environment {expected[0]} = [set]: the Grafana provider would read it wherever the stack leaves an input "
+        "unset (its own false, empty and 0 included); unset it, the stack's grafana settings decide (only "
+        "credentials such as GRAFANA_AUTH may come from the shell)"
+    )
+    assert "attacker" not in "\n".join(lines)
+
+
+def test_a_token_in_the_shell_is_the_one_thing_it_may_add(result: RunResult, stack: str) -> None:
+    config, secret_keys = stack_config(stack)
+    with_token = StackRun(stack, config, secret_keys, environ={"GRAFANA_AUTH": "glsa_hunter2"}).execute()
+    inputs = with_token.one(PROVIDER).inputs
+    assert isinstance(inputs.pop("auth"), Secret)  # the SDK takes GRAFANA_AUTH, kept secret
     assert inputs == result.one(PROVIDER).inputs
-    text = repr([r.inputs for r in hostile.resources])
-    assert "attacker" not in text
-    assert "hunter2" not in text
+    assert "hunter2" not in repr([r.inputs for r in with_token.resources])
 
 
 def test_the_hostile_shell_really_changes_an_unpinned_provider(monkeypatch: pytest.MonkeyPatch) -> None:

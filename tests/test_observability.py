@@ -30,6 +30,13 @@ ALERT_KEYS = {
 }
 
 
+ALERT_KEYS_BY_NAME = {
+    "ReconciliationDbQueryLatencyHigh": "dbQueryLatencyP95",
+    "ReconciliationCacheHitRateLow": "cacheHitRate",
+    "ReconciliationDbPoolSaturated": "dbPoolUtilization",
+}
+
+
 def _board(result: RunResult) -> dict:
     return json.loads(result.one(DASHBOARD).inputs["configJson"])
 
@@ -132,14 +139,18 @@ def test_one_rule_group_with_the_three_alerts(result: RunResult, settings) -> No
         assert rule["condition"] == "C"
         assert rule["for"] == alert.for_
         assert rule["execErrState"] == "Error"
-        assert rule["noDataState"] == ("NoData" if name == "ReconciliationDbPoolSaturated" else "OK")
+        assert rule["noDataState"] == "OK"  # no traffic, or no pool yet: nothing to judge
+        assert rule["uid"] == f"{settings.environment}-{alert_rules.RULE_UIDS[ALERT_KEYS_BY_NAME[name]]}"
         assert rule["labels"] == {
             "severity": alert.severity,
             "team": settings.grafana.team,
             "stack": settings.environment,
             "service": settings.backend.name,
         }
-        assert rule["notificationSettings"]["contactPoint"] == settings.grafana.contact_point.name
+        assert rule["notificationSettings"] == {
+            "contactPoint": settings.grafana.contact_point.name,
+            "groupBies": ["alertname", "grafana_folder", "stack", "severity"],
+        }
         a, b, c = rule["datas"]
         assert [a["refId"], b["refId"], c["refId"]] == ["A", "B", "C"]
         assert a["datasourceUid"] == settings.grafana.datasource_uid

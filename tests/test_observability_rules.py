@@ -101,6 +101,12 @@ CASES = {
         f'{NS}:grafana.contactPoint.type = "email": production routes critical alerts (dbQueryLatencyP95, '
         "dbPoolUtilization) to a pager: type pagerduty",
     ),
+    "another organisation with a token": (
+        "dev",
+        {"grafana.orgId": 2},
+        f"{NS}:grafana.orgId = 2: an organisation other than 1 needs basic auth: the secret grafanaAuth as "
+        "user:password (a service account token is scoped to its own organisation; use org 1 with it)",
+    ),
     "same uids": (
         "dev",
         {"grafana.dashboardUid": "reconciliation-dev"},
@@ -138,3 +144,17 @@ def test_a_broken_observability_setting_stops_the_program_before_anything_regist
 def test_the_token_may_never_be_written_in_clear() -> None:
     lines = problems(run_changed("dev", {"grafanaAuth": "glsa_in_clear"}))
     assert lines == [f"{NS}:grafanaAuth = [not a secret]: must be set with `pulumi config set --secret grafanaAuth`"]
+
+
+def test_another_organisation_with_basic_auth_is_accepted() -> None:
+    from helpers import changed
+
+    from offline.harness import PROJECT
+    from offline.stackfile import project_values
+    from settings.report import validate
+
+    values, secret_keys = project_values(changed("dev", {"grafana.orgId": 2}), PROJECT)
+    values["grafanaAuth"] = "deployer:hunter2"
+    settings, lines = validate(values, {*secret_keys, "grafanaAuth"}, PROJECT, "dev")
+    assert lines == []
+    assert settings.grafana.org_id == 2

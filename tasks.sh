@@ -4,6 +4,8 @@
 #
 #   ./tasks.sh render [stack] [--out DIR]   render a stack offline (default: dev) into build/render/<stack>
 #   ./tasks.sh compare [stack] --live DIR   compare the render with exported live objects (default: prod)
+#   ./tasks.sh diff [stack...] [--base REV] [--head REV] [--stacks A B] [--format markdown] [--exit-code]
+#                                           what a change does to each stack, offline (default: merge base with main -> working tree)
 #   ./tasks.sh test [pytest args]           lint, format check, tests with the coverage gate
 #   ./tasks.sh bench                        render/import/test-suite timings for the README
 #   ./tasks.sh docs                         regenerate docs/security/SECRETS_ROTATION_POLICY.md
@@ -80,6 +82,10 @@ case "${1:-}" in
     "$VENV/bin/ruff" format --check .
     exec "$VENV/bin/python" -m pytest "${@:2}"
     ;;
+  diff)
+    program_env
+    exec "$VENV/bin/python" -m offline.diff "${@:2}"
+    ;;
   bench)
     program_env
     ensure_venv "$CHECKOV_VENV" requirements-checkov.txt
@@ -95,7 +101,7 @@ case "${1:-}" in
     exec "$VENV/bin/ruff" format .
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

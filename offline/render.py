@@ -5,7 +5,8 @@
 Writes ``kubernetes/*.yaml`` (kubectl-ready, Helm install order), ``resources/*.json`` (every
 other resource: providers, cloud resources), ``grafana/dashboard.json`` (importable as it is),
 ``grafana/rule-group.json``, ``prometheus/rules.yaml`` (the same alerts for promtool),
-``outputs.json`` and ``summary.txt``, and prints the summary. Same commit and stack,
+``outputs.json``, ``summary.txt`` and ``plan.json`` (every resource, for ``offline.diff``), and
+prints the summary. Same commit and stack,
 byte-identical files. A config error prints only the validation messages and exits 2.
 """
 
@@ -26,6 +27,7 @@ from offline import documents
 from offline.harness import PROJECT, ROOT, Registration, RunResult, read_stack_file, run_stack, to_wire
 
 MARKER = ".offline-render"
+PLAN = "plan.json"
 DASHBOARD = "grafana:oss/dashboard:Dashboard"
 RULE_GROUP = "grafana:alerting/ruleGroup:RuleGroup"
 GENERATED = ("grafana", "prometheus")
@@ -63,10 +65,22 @@ def write(result: RunResult, out: Path) -> list[Path]:
         (out / path).write_text(text)
         written.append(out / path)
     outputs = {name: ("<secret>" if o.secret else o.value) for name, o in result.outputs.items()}
-    for name, text in (("outputs.json", documents.to_json(outputs)), ("summary.txt", summary(result))):
+    files = (("outputs.json", documents.to_json(outputs)), ("summary.txt", summary(result)), (PLAN, plan(result)))
+    for name, text in files:
         (out / name).write_text(text)
         written.append(out / name)
     return sorted(written)
+
+
+def plan(result: RunResult) -> str:
+    """Every resource the stack declares, machine-readable: what `offline.diff` compares."""
+    resources = [
+        # A provider reference is `<urn>::<id>`; the id is the mock's, so only the URN is kept.
+        {**_describe(resource), "provider": _short(resource.provider.rsplit("::", 1)[0])}
+        for resource in sorted(result.resources, key=lambda r: (r.type, r.name))
+        if resource.custom
+    ]
+    return documents.to_json({"stack": result.stack, "resources": resources})
 
 
 def _observability_files(result: RunResult) -> dict[str, str]:

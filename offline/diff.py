@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ PLAN = "plan.json"
 OPTIONS = ("protect", "import", "provider")
 SYMBOLS = {"add": "+", "remove": "-", "change": "~", "replace": "+-"}
 UNSET = object()  # a path one side does not have
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 @dataclass
@@ -102,7 +104,10 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict) and value:
         found = {}
         for key, item in value.items():
-            found.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+            # A key with dots or slashes (a label, an IAM condition key) is quoted, never split.
+            part = str(key) if _PLAIN_KEY.fullmatch(str(key)) else json.dumps(str(key))
+            step = f"{prefix}.{part}" if prefix and part[0] != '"' else f"{prefix}[{part}]" if prefix else part
+            found.update(_flatten(item, step))
         return found
     if isinstance(value, list) and value:
         found = {}
@@ -112,7 +117,9 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-def compare(old: dict[str, dict] | None, new: dict[str, dict] | None) -> list[ResourceDiff]:
+def compare(
+    old: dict[str, dict] | None, new: dict[str, dict] | None, options: tuple[str, ...] = OPTIONS
+) -> list[ResourceDiff]:
     """Per-resource differences between two plans, in a stable order."""
     old, new = old or {}, new or {}
     diffs = []
@@ -122,21 +129,22 @@ def compare(old: dict[str, dict] | None, new: dict[str, dict] | None) -> list[Re
         elif key not in new:
             diffs.append(ResourceDiff(key, "remove"))
         else:
-            changes = _changes(key.split("::")[0], old[key], new[key])
+            changes = _changes(key.split("::")[0], old[key], new[key], options)
             if changes:
                 kind = "replace" if any(c.replaces for c in changes) else "change"
                 diffs.append(ResourceDiff(key, kind, changes))
     return diffs
 
 
-def _changes(type_token: str, old: dict, new: dict) -> list[Change]:
+def _changes(type_token: str, old: dict, new: dict, options: tuple[str, ...]) -> list[Change]:
     before, after = _flatten(old.get("inputs", {})), _flatten(new.get("inputs", {}))
     changes = [
         Change(path, before.get(path, UNSET), after.get(path, UNSET), forces_replacement(type_token, path))
         for path in sorted(set(before) | set(after))
         if before.get(path, UNSET) != after.get(path, UNSET)
     ]
-    changes += [Change(f"[{o}]", old.get(o), new.get(o)) for o in OPTIONS if old.get(o) != new.get(o)]
+    # Another provider is another resource to Pulumi: the resource is replaced.
+    changes += [Change(f"[{o}]", old.get(o), new.get(o), o == "provider") for o in options if old.get(o) != new.get(o)]
     return changes
 
 
@@ -159,8 +167,9 @@ def format_text(title: str, diffs: list[ResourceDiff]) -> str:
 def format_markdown(title: str, diffs: list[ResourceDiff]) -> str:
     if not diffs:
         return f"### {title}\n\nNo changes.\n"
-    body = format_text(title, diffs).splitlines()[1:]
-    return "\n".join([f"### {title}", "", f"**{summary_line(diffs)}**", "", "```diff", *body[:-1], "```", ""])
+    # In a ```diff block a line that starts with + or - is coloured: the symbols go to column 0.
+    body = [line.removeprefix("  ") for line in format_text(title, diffs).splitlines()[1:-1]]
+    return "\n".join([f"### {title}", "", f"**{summary_line(diffs)}**", "", "```diff", *body, "```", ""])
 
 
 def summary_line(diffs: list[ResourceDiff]) -> str:
@@ -187,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.stacks:
             first, second = (render_plan(ROOT, stack) for stack in args.stacks)
-            diffs = compare(first, second)
+            diffs = compare(first, second, options=("protect", "import"))  # each stack has its own providers
             sections.append(formatter(f"Stack {args.stacks[0]} -> {args.stacks[1]} (working tree)", diffs))
             changed = bool(diffs)
         else:

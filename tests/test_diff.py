@@ -1,0 +1,153 @@
+"""The offline plan diff, on real renders of this repository: identical revisions show nothing, a
+one-setting change shows exactly that field, a change the provider cannot make in place is marked
+as a replacement, and two stacks compare side by side."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from offline import diff
+from offline.harness import ROOT
+from offline.replacements import forces_replacement
+
+# What a copy of the repository needs to render: the program, its settings and tooling.
+COPIED = ("__main__.py", "Pulumi.yaml", "components", "settings", "offline", "rotation", "schemas")
+
+
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This working tree's program and stack files, committed in a repository of their own, so
+    the diff's worktrees never touch this one."""
+    copy = tmp_path_factory.mktemp("diff") / "repo"
+    copy.mkdir()
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, copy / name)
+    for stack_file in ROOT.glob("Pulumi.*.yaml"):
+        shutil.copy2(stack_file, copy / stack_file.name)
+    for command in (["init", "--quiet"], ["add", "-A"], ["commit", "--quiet", "-m", "base"]):
+        _git(copy, *command)
+    return copy
+
+
+def _git(repo: Path, *args: str) -> str:
+    identity = ["-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"]
+    return subprocess.run(["git", *identity, *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def _diff(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "offline.diff", *args]
+    return subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
+
+
+def _edit(repo: Path, old: str, new: str) -> None:
+    stack_file = repo / "Pulumi.dev.yaml"
+    text = stack_file.read_text()
+    assert text.count(old) == 1
+    stack_file.write_text(text.replace(old, new))
+
+
+def test_identical_revisions_show_no_change(repository: Path) -> None:
+    completed = _diff(repository, "dev", "--base", "HEAD", "--head", "HEAD", "--exit-code")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[1:] == ["    no changes"]
+    assert _git(repository, "worktree", "list").count("\n") == 1  # its temporary worktrees are gone
+
+
+def test_one_setting_shows_exactly_that_field(repository: Path) -> None:
+    _edit(repository, "LOG_LEVEL: debug", "LOG_LEVEL: info")
+    try:
+        completed = _diff(repository, "dev", "--base", "HEAD", "--exit-code")
+    finally:
+        _git(repository, "checkout", "--", "Pulumi.dev.yaml")
+    assert completed.returncode == 1, completed.stderr
+    _, resource, change, total = completed.stdout.splitlines()
+    assert resource == "  ~  kubernetes:apps/v1:Deployment::backend"
+    assert change.strip().startswith("spec.template.spec.containers[0].env[")
+    assert change.strip().endswith('.value: "debug" -> "info"')
+    assert total == "  1 to update"
+    assert _git(repository, "status", "--porcelain") == ""  # the diff wrote nothing into the tree
+
+
+def test_a_change_the_provider_cannot_make_in_place_is_a_replacement(repository: Path) -> None:
+    _edit(repository, "datasourceUid: prometheus", "datasourceUid: prometheus\n    folderUid: reconciliation-dev-2")
+    try:
+        completed = _diff(repository, "dev", "--base", "HEAD", "--exit-code", "--format", "markdown")
+    finally:
+        _git(repository, "checkout", "--", "Pulumi.dev.yaml")
+    assert completed.returncode == 1, completed.stderr
+    assert completed.stdout.splitlines()[:5] == [
+        f"### Stack dev ({_git(repository, 'rev-parse', '--short', 'HEAD').strip()} -> working tree)",
+        "",
+        "**1 to replace**",
+        "",
+        "```diff",
+    ]
+    assert completed.stdout.splitlines()[5:] == [
+        "+- grafana:oss/folder:Folder::observability-folder  (replace)",
+        '      uid: "reconciliation-dev" -> "reconciliation-dev-2"  [forces replacement]',
+        "```",
+    ]
+
+
+def test_two_stacks_compare_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
+    assert diff.main(["--stacks", "dev", "prod", "--exit-code"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("Stack dev -> prod (working tree)\n")
+    assert "  +- aws:iam/role:Role::secrets-reader  (replace)" in out
+    renamed = 'name: "reconciliation-dev-secrets-reader" -> "reconciliation-prod-secrets-reader"  [forces replacement]'
+    assert f"        {renamed}\n" in out
+    assert "[provider]" not in out  # each stack has its own providers by design
+    assert "  +  kubernetes:monitoring.coreos.com/v1:PodMonitor::backend" in out  # prod only
+
+
+def _plan(**inputs) -> dict:
+    return {"type": "t", "name": "n", "inputs": inputs, "protect": False, "import": None, "provider": "p::a"}
+
+
+def test_compare_marks_adds_removes_changes_and_replacements() -> None:
+    old = {"kubernetes:apps/v1:Deployment::web": _plan(spec={"selector": {"matchLabels": {"app": "a"}}})}
+    new = {"kubernetes:apps/v1:Deployment::web": _plan(spec={"selector": {"matchLabels": {"app": "b"}}})}
+    (replaced,) = diff.compare(old, new)
+    assert replaced.kind == "replace"
+    assert [(c.path, c.old, c.new, c.replaces) for c in replaced.changes] == [
+        ("spec.selector.matchLabels.app", "a", "b", True)
+    ]
+    added, removed = diff.compare({"x::gone": _plan()}, {"x::new": _plan()})[::-1]
+    assert (added.key, added.kind, removed.key, removed.kind) == ("x::new", "add", "x::gone", "remove")
+    assert diff.compare(old, old) == []
+
+
+def test_secrets_stay_markers_and_dotted_keys_stay_whole() -> None:
+    old = {"k::n": _plan(metadata={"labels": {"app.kubernetes.io/name": "a"}}, key="<secret>")}
+    new = {"k::n": _plan(metadata={"labels": {"app.kubernetes.io/name": "b"}}, key="<secret>")}
+    (changed,) = diff.compare(old, new)
+    assert [c.path for c in changed.changes] == ['metadata.labels["app.kubernetes.io/name"]']
+    text = diff.format_text("t", diff.compare({"k::n": _plan(key="<secret>")}, {"k::n": _plan(key="x")}))
+    assert '"<secret>" -> "x"' in text
+
+
+def test_replacement_rules_follow_the_providers() -> None:
+    assert forces_replacement("kubernetes:core/v1:Service", "metadata.name")
+    assert forces_replacement("kubernetes:apps/v1:Deployment", "spec.selector.matchLabels.app")
+    assert not forces_replacement("kubernetes:apps/v1:Deployment", "spec.template.metadata.labels.app")
+    assert forces_replacement("aws:secretsmanager/secret:Secret", "name")
+    assert not forces_replacement("aws:secretsmanager/secret:Secret", "description")
+    assert not forces_replacement("aws:iam/role:Role", "nameless")
+    provider_moved = diff.compare({"t::n": _plan()}, {"t::n": {**_plan(), "provider": "p::b"}})
+    assert provider_moved[0].kind == "replace"
+
+
+def test_an_unknown_revision_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert diff.main(["dev", "--base", "no-such-revision"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: git rev-parse")
+    assert "no-such-revision" in err

@@ -6,6 +6,7 @@
 #   ./tasks.sh compare [stack] --live DIR   compare the render with exported live objects (default: prod)
 #   ./tasks.sh diff [stack...] [--base REV] [--head REV] [--stacks A B] [--format markdown] [--exit-code]
 #                                           what a change does to each stack, offline (default: merge base with main -> working tree)
+#   ./tasks.sh policy [stack...]            render the stacks (default: all) and run the CrossGuard policy pack over them
 #   ./tasks.sh test [pytest args]           lint, format check, tests with the coverage gate
 #   ./tasks.sh bench                        render/import/test-suite timings for the README
 #   ./tasks.sh docs                         regenerate docs/security/SECRETS_ROTATION_POLICY.md
@@ -16,6 +17,7 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 VENV=venv                 # the folder Pulumi.yaml names: `pulumi up` reuses this environment
 CHECKOV_VENV=.tools/checkov
+POLICY_VENV=policy/venv   # the policy pack's own (PulumiPolicy.yaml names it): pulumi-policy pins an older protobuf
 
 # The program needs Python >= 3.11; say so plainly instead of failing later with a SyntaxError.
 check_python() {
@@ -77,10 +79,26 @@ case "${1:-}" in
   test)
     program_env
     ensure_venv "$CHECKOV_VENV" requirements-checkov.txt
+    ensure_venv "$POLICY_VENV" policy/requirements.txt policy/requirements-dev.txt
     ensure_promtool
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
-    exec "$VENV/bin/python" -m pytest "${@:2}"
+    "$VENV/bin/python" -m pytest "${@:2}"
+    # The policy pack's unit tests, in its own venv (the program's suite runs the pack over renders).
+    exec "$POLICY_VENV/bin/python" -m pytest policy
+    ;;
+  policy)
+    # Render the stacks (default: every stack file), then run the policy pack over the renders.
+    program_env
+    ensure_venv "$POLICY_VENV" policy/requirements.txt policy/requirements-dev.txt
+    stacks=("${@:2}")
+    if [ ${#stacks[@]} -eq 0 ]; then for file in Pulumi.*.yaml; do stacks+=("$(basename "$file" .yaml | cut -d. -f2)"); done; fi
+    folders=()
+    for stack in "${stacks[@]}"; do
+      "$VENV/bin/python" -m offline.render --stack "$stack" > /dev/null
+      folders+=("build/render/$stack")
+    done
+    exec "$POLICY_VENV/bin/python" policy/offline.py "${folders[@]}"
     ;;
   diff)
     program_env
@@ -101,7 +119,7 @@ case "${1:-}" in
     exec "$VENV/bin/ruff" format .
     ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -1,0 +1,51 @@
+"""The CrossGuard policy pack (policy/, its own venv) over the offline render of every stack, as
+`./tasks.sh test` runs it: a policy violation fails CI without the Pulumi CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import required_tool
+
+from offline import render
+from offline.harness import ROOT, stack_names
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    out = tmp_path_factory.mktemp("policy")
+    for stack in stack_names():
+        assert render.main(["--stack", stack, "--out", str(out / stack)]) == 0
+    return [out / stack for stack in stack_names()]
+
+
+def _run_pack(*folders: Path) -> subprocess.CompletedProcess:
+    python = required_tool("the policy pack's python", ROOT / "policy" / "venv" / "bin" / "python")
+    command = [python, str(ROOT / "policy" / "offline.py"), *map(str, folders)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def test_every_stack_passes_the_policy_pack(renders: list[Path]) -> None:
+    completed = _run_pack(*renders)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    for folder, line in zip(renders, completed.stdout.splitlines(), strict=True):
+        count = len(json.loads((folder / "plan.json").read_text())["resources"])
+        assert line == f"{folder.name}: 8 policies, {count} resources, 0 violations"
+
+
+def test_a_violation_fails_the_run_naming_policy_and_resource(renders: list[Path], tmp_path: Path) -> None:
+    plan = json.loads((renders[0] / "plan.json").read_text())
+    for entry in plan["resources"]:
+        if entry["type"] == "kubernetes:apps/v1:Deployment":
+            del entry["inputs"]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+            name = entry["name"]
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    completed = _run_pack(tmp_path)
+    assert completed.returncode == 1
+    assert completed.stdout.splitlines()[1:] == [
+        f"  mandatory [container-resources] kubernetes:apps/v1:Deployment '{name}': container 'backend' has no "
+        "requests.cpu"
+    ]

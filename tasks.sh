@@ -55,15 +55,17 @@ PY
 
 program_env() { ensure_venv "$VENV" requirements.txt requirements-dev.txt; }
 
-# promtool (Debian's prometheus package) proves the alert rules. Installed with apt when it is
-# missing and this runs as root; otherwise the tests that need it skip, or fail under CI=true.
-ensure_promtool() {
-  command -v promtool >/dev/null 2>&1 && return 0
+# Debian tools the tests need: promtool (package prometheus) proves the alert rules, shellcheck
+# lets actionlint check every `run:` script. Installed with apt when missing and this runs as root;
+# otherwise the tests that need them skip, or fail under CI=true.
+ensure_apt_tool() {
+  local command=$1 package=$2
+  command -v "$command" >/dev/null 2>&1 && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing promtool (apt: prometheus)" >&2
+    echo "installing $command (apt: $package)" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q --no-install-recommends prometheus >/dev/null 2>&1 ||
-      { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends prometheus >/dev/null; }
+    apt-get install -y -q --no-install-recommends "$package" >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "$package" >/dev/null; }
   fi
 }
 
@@ -80,7 +82,8 @@ case "${1:-}" in
     program_env
     ensure_venv "$CHECKOV_VENV" requirements-checkov.txt
     ensure_venv "$POLICY_VENV" policy/requirements.txt policy/requirements-dev.txt
-    ensure_promtool
+    ensure_apt_tool promtool prometheus
+    ensure_apt_tool shellcheck shellcheck
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
     "$VENV/bin/python" -m pytest "${@:2}"

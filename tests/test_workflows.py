@@ -1,0 +1,168 @@
+"""The GitHub Actions workflows, validated offline: actionlint (with shellcheck over every `run:`
+script), the workflow and action JSON schemas, and checkov, each with zero findings and each shown
+to fail on a broken variant; then the promises they make, read from the YAML itself."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from helpers import required_tool
+
+from offline.harness import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTION = ROOT / ".github" / "actions" / "setup-stack" / "action.yml"
+PINNED = re.compile(r"[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+BIN = Path(sys.executable).parent
+
+
+def _load(name: str) -> dict:
+    # YAML 1.1 reads the key `on` as True; the workflow means the string.
+    document = yaml.safe_load((WORKFLOWS / name).read_text())
+    document["on"] = document.pop(True, document.get("on"))
+    return document
+
+
+def _copy(tmp_path: Path) -> Path:
+    """The .github tree in a scratch repository, to break on purpose."""
+    shutil.copytree(ROOT / ".github", tmp_path / ".github")
+    return tmp_path / ".github"
+
+
+def _actionlint(folder: Path) -> subprocess.CompletedProcess:
+    actionlint = required_tool("actionlint", BIN / "actionlint")
+    required_tool("shellcheck")  # without it actionlint silently skips the `run:` scripts
+    files = sorted(str(p) for p in (folder / "workflows").glob("*.yml"))
+    command = [actionlint, "-no-color", *files]
+    return subprocess.run(command, cwd=folder.parent, capture_output=True, text=True, check=False)
+
+
+def test_actionlint_finds_nothing() -> None:
+    completed = _actionlint(ROOT / ".github")
+    assert (completed.returncode, completed.stdout) == (0, "")
+
+
+def test_actionlint_and_shellcheck_do_find_a_broken_script(tmp_path: Path) -> None:
+    github = _copy(tmp_path)
+    workflow = github / "workflows" / "deploy.yml"
+    workflow.write_text(
+        workflow.read_text().replace(
+            "      - uses: ./.github/actions/setup-stack",
+            "      - run: echo $HOME/*\n      - uses: ./.github/actions/setup-stack",
+            1,
+        )
+    )
+    completed = _actionlint(github)
+    assert completed.returncode == 1
+    assert "SC2086" in completed.stdout  # shellcheck's unquoted expansion
+
+
+def _schema(schema: str, *files: Path) -> subprocess.CompletedProcess:
+    tool = required_tool("check-jsonschema", BIN / "check-jsonschema")
+    command = [tool, "--builtin-schema", schema, *map(str, files)]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_the_workflow_and_action_schemas_pass(tmp_path: Path) -> None:
+    assert _schema("vendor.github-workflows", *sorted(WORKFLOWS.glob("*.yml"))).returncode == 0
+    assert _schema("vendor.github-actions", ACTION).returncode == 0
+    broken = _copy(tmp_path) / "workflows" / "drift.yml"
+    broken.write_text(broken.read_text().replace("timeout-minutes: 30", "timeout-minute: 30"))
+    assert _schema("vendor.github-workflows", broken).returncode == 1
+
+
+def _checkov(folder: Path) -> dict:
+    checkov = required_tool("checkov", ROOT / ".tools" / "checkov" / "bin" / "checkov")
+    command = [checkov, "--skip-download", "--framework", "github_actions", "-d", str(folder), "-o", "json"]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    report = json.loads(completed.stdout)
+    return report[0] if isinstance(report, list) else report
+
+
+def test_checkov_finds_nothing_and_can(tmp_path: Path) -> None:
+    report = _checkov(ROOT / ".github")
+    assert report["summary"]["failed"] == 0
+    assert report["summary"]["passed"] > 50
+    broken = _copy(tmp_path)
+    workflow = broken / "workflows" / "deploy.yml"
+    workflow.write_text(workflow.read_text().replace("permissions: {}", "permissions: write-all", 1))
+    failed = _checkov(broken)["results"]["failed_checks"]
+    assert "CKV2_GHA_1" in {check["check_id"] for check in failed}  # top-level write-all
+
+
+def _uses(document: dict) -> list[str]:
+    return [step["uses"] for job in document["jobs"].values() for step in job.get("steps", []) if "uses" in step]
+
+
+def test_every_third_party_action_is_pinned_to_a_commit() -> None:
+    texts = [*(p.read_text() for p in sorted(WORKFLOWS.glob("*.yml"))), ACTION.read_text()]
+    uses = [line.split("uses:", 1)[1].strip() for text in texts for line in text.splitlines() if "uses:" in line]
+    remote = [u for u in uses if not u.startswith("./")]
+    assert len(remote) >= 10
+    assert [u for u in remote if not PINNED.fullmatch(u)] == []
+
+
+def test_every_job_asks_for_its_own_least_permissions() -> None:
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        document = _load(path.name)
+        assert document["permissions"] == {}, path.name
+        for name, job in document["jobs"].items():
+            assert "permissions" in job, (path.name, name)
+            assert "write-all" not in str(job["permissions"])
+    test_job = _load("pull-request.yml")["jobs"]["test"]
+    assert test_job["permissions"] == {"contents": "read"}  # untrusted code runs here: nothing to write
+
+
+def test_pull_requests_from_forks_are_served_the_safe_way() -> None:
+    pull_request = _load("pull-request.yml")
+    assert "pull_request" in pull_request["on"]
+    assert "pull_request_target" not in pull_request["on"]
+    preview = pull_request["jobs"]["preview"]
+    assert preview["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert "secrets." not in json.dumps(pull_request["jobs"]["test"])
+    comment = _load("pr-comment.yml")
+    assert comment["on"] == {"workflow_run": {"workflows": ["pull-request"], "types": ["completed"]}}
+    uses = _uses(comment)
+    assert not any(u.startswith(("actions/checkout", "./")) for u in uses)  # never the PR's code
+    assert "pr.head.sha !== process.env.RUN_HEAD_SHA" in json.dumps(comment)
+
+
+def test_main_deploys_dev_then_prod_behind_reviewers_one_run_per_stack() -> None:
+    deploy = _load("deploy.yml")
+    assert deploy["on"] == {"push": {"branches": ["main"]}}
+    dev, prod = deploy["jobs"]["dev"], deploy["jobs"]["prod"]
+    assert prod["needs"] == "dev"
+    assert (dev["environment"], prod["environment"]) == ("dev", "production")
+    for job, stack in ((dev, "dev"), (prod, "prod")):
+        assert job["concurrency"] == {"group": f"pulumi-{stack}", "cancel-in-progress": False}
+        (pulumi,) = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+        assert pulumi["with"]["command"] == "up"
+        assert pulumi["with"]["stack-name"] == stack
+        assert pulumi["with"]["policyPacks"] == "policy"
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert "AWS_ACCESS_KEY_ID" not in (WORKFLOWS / "deploy.yml").read_text()  # OIDC only
+
+
+def test_drift_runs_daily_and_manages_one_issue_per_stack() -> None:
+    drift = _load("drift.yml")
+    assert drift["on"]["schedule"] == [{"cron": "17 5 * * *"}]
+    job = drift["jobs"]["drift"]
+    (preview,) = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert (preview["with"]["refresh"], preview["with"]["expect-no-changes"]) == (True, True)
+    script = job["steps"][-1]["with"]["script"]
+    for call in ("issues.create(", "issues.update(", "state: 'closed'"):
+        assert call in script
+
+
+def test_the_preview_comments_once_per_stack_and_edits_it() -> None:
+    preview = _load("pull-request.yml")["jobs"]["preview"]
+    assert preview["strategy"]["matrix"]["stack"] == sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+    (pulumi,) = [s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert (pulumi["with"]["comment-on-pr"], pulumi["with"]["edit-pr-comment"]) == (True, True)
+    assert pulumi["with"]["policyPacks"] == "policy"

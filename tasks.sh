@@ -56,17 +56,20 @@ PY
 program_env() { ensure_venv "$VENV" requirements.txt requirements-dev.txt; }
 
 # Debian tools the tests need: promtool (package prometheus) proves the alert rules, shellcheck
-# lets actionlint check every `run:` script. Installed with apt when missing and this runs as root;
-# otherwise the tests that need them skip, or fail under CI=true.
+# lets actionlint check every `run:` script. Installed with apt when missing, as root or through
+# password-less sudo (a CI runner); otherwise the tests that need them skip, or fail under CI=true.
 ensure_apt_tool() {
-  local command=$1 package=$2
+  local command=$1 package=$2 sudo=()
   command -v "$command" >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing $command (apt: $package)" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q --no-install-recommends "$package" >/dev/null 2>&1 ||
-      { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "$package" >/dev/null; }
+  command -v apt-get >/dev/null 2>&1 || return 0
+  if [ "$(id -u)" != 0 ]; then
+    sudo -n true 2>/dev/null || return 0
+    sudo=(sudo -n)
   fi
+  echo "installing $command (apt: $package)" >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$package" >/dev/null 2>&1 ||
+    { "${sudo[@]}" apt-get update -q >/dev/null &&
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$package" >/dev/null; }
 }
 
 case "${1:-}" in

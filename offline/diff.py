@@ -96,7 +96,27 @@ def render_plan(tree: Path, stack: str) -> dict[str, dict] | None:
         if not plan_file.is_file():
             raise ValueError(f"{tree} renders no {PLAN}: that revision predates the diff and cannot be compared")
         plan = json.loads(plan_file.read_text())
-    return {f"{r['type']}::{r['name']}": r for r in plan["resources"]}
+    found: dict[str, dict] = {}
+    for resource in plan["resources"]:
+        key = resource_key(resource)
+        if key in found:
+            raise ValueError(f"{stack} declares {key} twice")
+        found[key] = resource
+    return found
+
+
+def resource_key(resource: dict) -> str:
+    """What a URN identifies a resource by: its parent's type, its type, its name. A resource that
+    moves to another component gets another URN, which Pulumi deletes and creates."""
+    parent = resource.get("parent") or ""
+    chain = f"{parent.split('::')[0]}$" if parent else ""
+    return f"{chain}{resource['type']}::{resource['name']}"
+
+
+def shown(key: str, kind: str) -> str:
+    """`type::name` as a preview prints it; where it is created or deleted, also its parent."""
+    chain, _, short = key.rpartition("$")
+    return f"{short}  (in {chain})" if chain and kind in ("add", "remove") else short
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -129,7 +149,7 @@ def compare(
         elif key not in new:
             diffs.append(ResourceDiff(key, "remove"))
         else:
-            changes = _changes(key.split("::")[0], old[key], new[key], options)
+            changes = _changes(old[key]["type"], old[key], new[key], options)
             if changes:
                 kind = "replace" if any(c.replaces for c in changes) else "change"
                 diffs.append(ResourceDiff(key, kind, changes))
@@ -157,7 +177,9 @@ def format_text(title: str, diffs: list[ResourceDiff]) -> str:
     if not diffs:
         return "\n".join([*lines, "    no changes", ""])
     for diff in diffs:
-        lines.append(f"  {SYMBOLS[diff.kind]:<2} {diff.key}{'  (replace)' if diff.kind == 'replace' else ''}")
+        lines.append(
+            f"  {SYMBOLS[diff.kind]:<2} {shown(diff.key, diff.kind)}{'  (replace)' if diff.kind == 'replace' else ''}"
+        )
         for change in diff.changes:
             forced = "  [forces replacement]" if change.replaces else ""
             lines.append(f"        {change.path}: {_value(change.old)} -> {_value(change.new)}{forced}")

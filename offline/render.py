@@ -78,7 +78,6 @@ def plan(result: RunResult) -> str:
         # A provider reference is `<urn>::<id>`; the id is the mock's, so only the URN is kept.
         {**_describe(resource), "provider": _short(resource.provider.rsplit("::", 1)[0])}
         for resource in sorted(result.resources, key=lambda r: (r.type, r.name))
-        if resource.custom
     ]
     return documents.to_json({"stack": result.stack, "resources": resources})
 

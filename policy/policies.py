@@ -40,6 +40,8 @@ IDENTITY_POLICIES = {
 }
 RULE_GROUP = "grafana:alerting/ruleGroup:RuleGroup"
 DEFAULT_PRODUCTION_STACKS = ["prod"]
+# The packages whose resources a provider plugin manages: every one of them needs an explicit provider.
+PROVIDER_PACKAGES = {"aws", "kubernetes", "grafana"}
 
 
 def _label(resource_type: str, name: str) -> str:
@@ -106,9 +108,11 @@ def budgets_allow_a_drain(resources: Iterable[tuple[str, str, Mapping]]) -> list
         if resource_type != PDB:
             continue
         selector = _dig(pdb, "spec", "selector", "matchLabels") or {}
+        namespace = _dig(pdb, "metadata", "namespace")
         for kind, deployment_name, deployment in resources:
             labels = _dig(deployment, "spec", "template", "metadata", "labels") or {}
-            if kind != DEPLOYMENT or not selector or not selector.items() <= labels.items():
+            same_namespace = _dig(deployment, "metadata", "namespace") == namespace
+            if kind != DEPLOYMENT or not same_namespace or not selector or not selector.items() <= labels.items():
                 continue
             target = _dig(deployment, "metadata", "name")
             floors = [
@@ -169,8 +173,12 @@ def no_wildcard_resources(resource_type: str, name: str, props: Mapping) -> list
         for index, statement in enumerate(_statements(document)):
             resources = statement.get("Resource", [])
             resources = [resources] if isinstance(resources, str) else resources
-            if statement.get("Effect", "Allow") == "Allow" and "*" in resources:
+            if statement.get("Effect", "Allow") != "Allow":
+                continue
+            if "*" in resources:
                 found.append(f"{_label(resource_type, name)}: statement {index} allows a bare '*' resource")
+            elif "NotResource" in statement:  # everything but a list: as broad as '*'
+                found.append(f"{_label(resource_type, name)}: statement {index} allows NotResource, as broad as '*'")
     return found
 
 
@@ -185,7 +193,8 @@ def alert_rules_have_runbooks(resource_type: str, name: str, props: Mapping) -> 
 
 
 def explicit_provider(resource_type: str, name: str, provider_urn: str | None) -> list[str]:
-    if resource_type.startswith("pulumi:providers:"):
+    # The stack, components and providers have no provider of their own; the engine shows them too.
+    if resource_type.split(":", maxsplit=1)[0] not in PROVIDER_PACKAGES:
         return []
     provider_name = (provider_urn or "").split("::")[-1]
     if provider_urn and not provider_name.startswith("default"):

@@ -109,13 +109,14 @@ def test_two_stacks_compare_side_by_side(capsys: pytest.CaptureFixture[str]) -> 
     assert "  +  kubernetes:monitoring.coreos.com/v1:PodMonitor::backend" in out  # prod only
 
 
-def _plan(**inputs) -> dict:
-    return {"type": "t", "name": "n", "inputs": inputs, "protect": False, "import": None, "provider": "p::a"}
+def _plan(resource_type: str = "t", **inputs) -> dict:
+    return {"type": resource_type, "name": "n", "inputs": inputs, "protect": False, "import": None, "provider": "p::a"}
 
 
 def test_compare_marks_adds_removes_changes_and_replacements() -> None:
-    old = {"kubernetes:apps/v1:Deployment::web": _plan(spec={"selector": {"matchLabels": {"app": "a"}}})}
-    new = {"kubernetes:apps/v1:Deployment::web": _plan(spec={"selector": {"matchLabels": {"app": "b"}}})}
+    deployment = "kubernetes:apps/v1:Deployment"
+    old = {f"{deployment}::web": _plan(deployment, spec={"selector": {"matchLabels": {"app": "a"}}})}
+    new = {f"{deployment}::web": _plan(deployment, spec={"selector": {"matchLabels": {"app": "b"}}})}
     (replaced,) = diff.compare(old, new)
     assert replaced.kind == "replace"
     assert [(c.path, c.old, c.new, c.replaces) for c in replaced.changes] == [
@@ -151,3 +152,12 @@ def test_an_unknown_revision_is_a_clear_error(capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert err.startswith("error: git rev-parse")
     assert "no-such-revision" in err
+
+
+def test_a_resource_moved_to_another_component_is_deleted_and_created() -> None:
+    before = {"type": "t", "name": "n", "parent": "a:b:Old::x", "inputs": {}}
+    after = {**before, "parent": "a:b:New::x"}
+    keys = [diff.resource_key(before), diff.resource_key(after)]
+    assert keys == ["a:b:Old$t::n", "a:b:New$t::n"]
+    kinds = [(d.kind, diff.shown(d.key, d.kind)) for d in diff.compare({keys[0]: before}, {keys[1]: after})]
+    assert kinds == [("add", "t::n  (in a:b:New)"), ("remove", "t::n  (in a:b:Old)")]

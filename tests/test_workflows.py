@@ -126,8 +126,10 @@ def test_pull_requests_from_forks_are_served_the_safe_way() -> None:
     preview = pull_request["jobs"]["preview"]
     assert preview["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
     assert "secrets." not in json.dumps(pull_request["jobs"]["test"])
+    assert "concurrency" not in preview  # a preview must never cancel a pending deployment
     comment = _load("pr-comment.yml")
     assert comment["on"] == {"workflow_run": {"workflows": ["pull-request"], "types": ["completed"]}}
+    assert "conclusion != 'cancelled'" in comment["jobs"]["comment"]["if"]
     uses = _uses(comment)
     assert not any(u.startswith(("actions/checkout", "./")) for u in uses)  # never the PR's code
     assert "pr.head.sha !== process.env.RUN_HEAD_SHA" in json.dumps(comment)
@@ -140,7 +142,8 @@ def test_main_deploys_dev_then_prod_behind_reviewers_one_run_per_stack() -> None
     assert prod["needs"] == "dev"
     assert (dev["environment"], prod["environment"]) == ("dev", "production")
     for job, stack in ((dev, "dev"), (prod, "prod")):
-        assert job["concurrency"] == {"group": f"pulumi-{stack}", "cancel-in-progress": False}
+        # Deployments only: a preview or drift check queued in it would cancel a pending deployment.
+        assert job["concurrency"] == {"group": f"deploy-{stack}", "cancel-in-progress": False}
         (pulumi,) = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
         assert pulumi["with"]["command"] == "up"
         assert pulumi["with"]["stack-name"] == stack
@@ -153,10 +156,12 @@ def test_drift_runs_daily_and_manages_one_issue_per_stack() -> None:
     drift = _load("drift.yml")
     assert drift["on"]["schedule"] == [{"cron": "17 5 * * *"}]
     job = drift["jobs"]["drift"]
-    (preview,) = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
-    assert (preview["with"]["refresh"], preview["with"]["expect-no-changes"]) == (True, True)
+    assert job["concurrency"] == {"group": "drift-${{ matrix.stack }}", "cancel-in-progress": True}
+    (preview,) = [s for s in job["steps"] if s.get("id") == "preview"]
+    assert 'pulumi preview --stack "$STACK" --refresh --diff --expect-no-changes' in preview["run"]
+    assert 'grep -qi "no changes were expected"' in preview["run"]  # a failure is not a drift
     script = job["steps"][-1]["with"]["script"]
-    for call in ("issues.create(", "issues.update(", "state: 'closed'"):
+    for call in ("issues.create(", "issues.update(", "state: 'closed'", "readFileSync('build/drift.txt'"):
         assert call in script
 
 

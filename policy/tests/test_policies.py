@@ -155,3 +155,22 @@ def test_a_resource_on_a_default_provider_is_refused(plans: dict, provider: str)
     assert _fired(plan, "explicit-provider") == [
         f"kubernetes:core/v1:Service '{service['name']}': uses the default provider; pass the stack's explicit provider"
     ]
+
+
+def test_the_stack_components_and_providers_need_no_provider(plans: dict) -> None:
+    from policies import explicit_provider
+
+    components = [r for r in plans["prod"]["resources"] if r["type"].startswith("reconciliation:")]
+    assert len(components) >= 5  # in the plan, with no provider, and passing (see above)
+    assert explicit_provider("pulumi:pulumi:Stack", "reconciliation-platform-prod", None) == []
+    assert explicit_provider("pulumi:providers:aws", "aws-prod", None) == []
+
+
+def test_not_resource_is_as_broad_as_a_wildcard(plans: dict) -> None:
+    plan = copy.deepcopy(plans["prod"])
+    policy = next(r for r in plan["resources"] if r["name"] == "secrets-read-secrets")
+    statement = policy["inputs"]["policy"]["Statement"][0]
+    statement["NotResource"] = statement.pop("Resource")
+    assert _fired(plan, "no-wildcard-resource") == [
+        "aws:iam/rolePolicy:RolePolicy 'secrets-read-secrets': statement 0 allows NotResource, as broad as '*'"
+    ]

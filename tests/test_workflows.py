@@ -171,3 +171,14 @@ def test_the_preview_comments_once_per_stack_and_edits_it() -> None:
     (pulumi,) = [s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
     assert (pulumi["with"]["comment-on-pr"], pulumi["with"]["edit-pr-comment"]) == (True, True)
     assert pulumi["with"]["policyPacks"] == "policy"
+
+
+def test_the_pull_request_tests_and_renders_every_stack() -> None:
+    steps = _load("pull-request.yml")["jobs"]["test"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    assert "./tasks.sh test" in runs  # the README's command, exactly
+    assert any('./tasks.sh render "${stack%.yaml}"' in run for run in runs)
+    uploads = {s["with"]["name"] for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")}
+    assert uploads == {"coverage", "renders", "pr-comment"}
+    setup = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
+    assert setup["with"]["cache"] == "pip"

@@ -7,6 +7,7 @@
 #   ./tasks.sh diff [stack...] [--base REV] [--head REV] [--stacks A B] [--format markdown] [--exit-code]
 #                                           what a change does to each stack, offline (default: merge base with main -> working tree)
 #   ./tasks.sh policy [stack...]            render the stacks (default: all) and run the CrossGuard policy pack over them
+#   ./tasks.sh capacity simulate [stack]    HPA dry run of a stack's settings under a load profile (build/capacity/<stack>)
 #   ./tasks.sh test [pytest args]           lint, format check, tests with the coverage gate
 #   ./tasks.sh bench                        render/import/test-suite timings for the README
 #   ./tasks.sh docs                         regenerate docs/security/SECRETS_ROTATION_POLICY.md
@@ -106,6 +107,10 @@ case "${1:-}" in
     done
     exec "$POLICY_VENV/bin/python" policy/offline.py "${folders[@]}"
     ;;
+  capacity)
+    program_env
+    exec "$VENV/bin/python" -m capacity "${@:2}"
+    ;;
   diff)
     program_env
     exec "$VENV/bin/python" -m offline.diff "${@:2}"
@@ -125,7 +130,7 @@ case "${1:-}" in
     exec "$VENV/bin/ruff" format .
     ;;
   *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

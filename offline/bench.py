@@ -146,6 +146,28 @@ def main(argv: list[str] | None = None) -> int:
             )
             for stack in sorted(path.name.split(".")[1] for path in ROOT.glob("Pulumi.*.yaml"))
         ]
+        # The HPA simulator over a week of 15 s syncs, twice (the stack's behavior and Kubernetes'
+        # defaults), imports included.
+        rows.append(
+            (
+                "capacity simulate: a week of syncs, both behaviors",
+                [
+                    python,
+                    "-m",
+                    "capacity",
+                    "simulate",
+                    "prod",
+                    "--scenario",
+                    "diurnal",
+                    "--duration",
+                    "604800",
+                    "--no-plot",
+                    "--out",
+                    f"{out}/capacity",
+                ],
+                args.runs,
+            )
+        )
         if not args.no_suite:
             rows.append(("test suite (pytest + coverage)", [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], 1))
         for label, command, _ in rows:

@@ -14,6 +14,7 @@ from pydantic.alias_generators import to_snake
 
 from settings.aws import Aws, Secrets
 from settings.base import Bytes, DnsLabel, DnsName, Int32, Model, Text, matching
+from settings.capacity import Capacity
 from settings.objects import KINDS, Adopted, ObjectNames, Selector, default_selector, recommended_labels
 from settings.observability import Grafana
 from settings.scaling import Autoscaling, DisruptionBudget, Rollout, TopologySpread
@@ -137,6 +138,8 @@ class StackSettings(Model):
     aws: Aws
     secrets: Secrets
     grafana: Grafana
+    # Only the capacity tools read it (capacity/): what a unit of load costs a pod, start-up times.
+    capacity: Capacity = Capacity()
     # Whole kubeconfig, only ever as a Pulumi secret; unset means the local kubeconfig file.
     kubeconfig: SecretStr | None = None
     # Grafana's API token (service account token), only ever as a Pulumi secret; unset means the

@@ -101,8 +101,8 @@ RULES = {
     "unknown top-level key": (
         "dev",
         {"backnd": {"port": 8080}},
-        f'{NS}:backnd = {{"port": 8080}}: unknown key; allowed keys: aws, backend, environment, grafana, grafanaAuth, '
-        "grafanaPagerdutyKey, grafanaSlackUrl, kubeconfig, kubernetes, production, secrets",
+        f'{NS}:backnd = {{"port": 8080}}: unknown key; allowed keys: aws, backend, capacity, environment, grafana, '
+        "grafanaAuth, grafanaPagerdutyKey, grafanaSlackUrl, kubeconfig, kubernetes, production, secrets",
     ),
     "missing context": (
         "prod",

@@ -1,0 +1,50 @@
+"""Load profiles: load (units, requests per second) as a function of seconds since the start."""
+
+from __future__ import annotations
+
+import csv
+import math
+from bisect import bisect_right
+from collections.abc import Callable
+from pathlib import Path
+
+Profile = Callable[[float], float]
+DAY = 86400
+
+
+def step(base: float, factor: float, at: int = 300, until: int = 1800) -> Profile:
+    """`base`, then `factor` x `base` from `at` until `until`."""
+    return lambda t: base * factor if at <= t < until else base
+
+
+def ramp(base: float, factor: float, at: int = 300, over: int = 900, until: int = 2400) -> Profile:
+    """A linear climb to `factor` x `base` over `over` seconds, held until `until`."""
+
+    def load(t: float) -> float:
+        if t < at or t >= until:
+            return base
+        return base * (1 + (factor - 1) * min(1.0, (t - at) / over))
+
+    return load
+
+
+def spike(base: float, factor: float, at: int = 300, lasting: int = 60) -> Profile:
+    return step(base, factor, at, at + lasting)
+
+
+def diurnal(base: float, factor: float) -> Profile:
+    """Night at `base`, the afternoon peak at `factor` x `base`, repeating every day."""
+    return lambda t: base * (1 + (factor - 1) * (1 - math.cos(2 * math.pi * (t % DAY) / DAY)) / 2)
+
+
+def from_csv(path: Path) -> Profile:
+    """A recorded profile: rows of `seconds,load`, held until the next row."""
+    with path.open(newline="") as handle:
+        rows = sorted((float(t), float(v)) for t, v in csv.reader(handle) if t.strip() and not t.startswith("#"))
+    if not rows:
+        raise ValueError(f"{path}: no `seconds,load` rows")
+    times = [t for t, _ in rows]
+    return lambda t: rows[max(0, bisect_right(times, t) - 1)][1]
+
+
+BUILT_IN = {"step": step, "ramp": ramp, "spike": spike, "diurnal": diurnal}

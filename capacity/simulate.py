@@ -1,0 +1,147 @@
+"""Run the HPA controller (capacity.controller) against a load profile, with pods that take time
+to start: plain data in (the stack's settings, a load function), plain data out (one row per sync)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from capacity.controller import DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, Controller, PodSample, Policy, Rules, Spec
+from settings.capacity import Capacity
+from settings.quantity import parse_quantity
+from settings.scaling import ScalingRules
+from settings.stack import StackSettings
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Row:
+    seconds: int
+    load: float
+    ready: int
+    desired: int
+    cpu_utilization: float  # % of requests, averaged over ready pods
+    memory_utilization: float
+
+
+def _rules(rules: ScalingRules) -> Rules:
+    policies = tuple(Policy(p.type, p.value, p.period_seconds) for p in rules.policies)
+    return Rules(rules.stabilization_window_seconds, rules.select_policy, policies)
+
+
+def hpa_spec(settings: StackSettings, kubernetes_defaults: bool = False) -> Spec:
+    """The stack's HPA as the controller reads it; or the same HPA with Kubernetes' default behavior."""
+    scaling = settings.backend.autoscaling
+    targets = {"cpu": scaling.target_cpu_utilization, "memory": scaling.target_memory_utilization}
+    if kubernetes_defaults:
+        return Spec(scaling.min_replicas, scaling.max_replicas, targets, DEFAULT_SCALE_UP, DEFAULT_SCALE_DOWN)
+    behavior = scaling.behavior
+    return Spec(
+        scaling.min_replicas, scaling.max_replicas, targets, _rules(behavior.scale_up), _rules(behavior.scale_down)
+    )
+
+
+def requests_of(settings: StackSettings) -> dict[str, int]:
+    """The container's requests in the metrics API's units: millicores and bytes."""
+    requests = settings.backend.resources.requests
+    return {"cpu": int(parse_quantity(requests.cpu) * 1000), "memory": int(parse_quantity(requests.memory))}
+
+
+def simulate(
+    settings: StackSettings,
+    load: Callable[[float], float],
+    duration_seconds: int,
+    kubernetes_defaults: bool = False,
+) -> list[Row]:
+    """One row per controller sync, from `minReplicas` ready pods at second 0."""
+    capacity: Capacity = settings.capacity
+    spec = hpa_spec(settings, kubernetes_defaults)
+    controller = Controller(
+        spec,
+        tolerance=capacity.tolerance,
+        cpu_initialization_seconds=capacity.cpu_initialization_seconds,
+        initial_readiness_delay_seconds=capacity.initial_readiness_delay_seconds,
+        metric_window_seconds=capacity.metric_window_seconds,
+    )
+    request = requests_of(settings)
+    started = capacity.pod_startup_seconds
+    created = [-float(max(started, capacity.cpu_initialization_seconds))] * spec.min_replicas  # long running
+    rows = []
+    baseline = _baseline(capacity)
+    for now in range(0, duration_seconds + 1, capacity.sync_period_seconds):
+        units = load(now)
+        ready = sum(1 for born in created if born + started <= now)
+        share = units / ready if ready else 0.0
+        cpu = capacity.load.cpu_millicores_baseline + capacity.load.cpu_millicores_per_unit * share
+        memory = (capacity.load.memory_mib_baseline + capacity.load.memory_mib_per_unit * share) * MIB
+        serving = {"cpu": int(cpu), "memory": int(memory)}
+        samples = []
+        for born in created:
+            since_ready = now - born - started
+            is_ready = since_ready >= 0
+            # No metrics while the image pulls; a starting pod uses its baseline only: it serves nothing.
+            usage = serving if is_ready else baseline if now - born >= capacity.image_pull_seconds else None
+            samples.append(PodSample(usage, request, is_ready, now - born, max(0.0, since_ready), is_ready))
+        desired = controller.sync(now, len(created), samples)
+        rows.append(
+            Row(
+                now,
+                units,
+                ready,
+                desired,
+                100 * cpu / request["cpu"] if ready else 0.0,
+                100 * memory / request["memory"] if ready else 0.0,
+            )
+        )
+        if desired > len(created):
+            created += [float(now)] * (desired - len(created))
+        elif desired < len(created):
+            created = sorted(created)[:desired]  # the newest pods go first, as a ReplicaSet picks
+    return rows
+
+
+def _baseline(capacity: Capacity) -> dict[str, int]:
+    return {"cpu": int(capacity.load.cpu_millicores_baseline), "memory": int(capacity.load.memory_mib_baseline * MIB)}
+
+
+@dataclass(frozen=True)
+class Summary:
+    seconds_to_capacity: int | None  # from the first load change until utilization is back at target
+    seconds_over_requests: int  # ready pods above 100 % of a request
+    peak_replicas: int
+    seconds_to_scale_down: int | None  # from the load's last drop until the count settles
+
+
+def summarize(settings: StackSettings, rows: list[Row]) -> Summary:
+    step = settings.capacity.sync_period_seconds
+    scaling = settings.backend.autoscaling
+    limit = 1 + settings.capacity.tolerance
+    changes = [r.seconds for prev, r in itertools.pairwise(rows) if r.load != prev.load]
+    first_change = changes[0] if changes else None
+    to_capacity = None
+    if first_change is not None:
+        for row in rows:
+            fits = row.cpu_utilization <= scaling.target_cpu_utilization * limit and (
+                row.memory_utilization <= scaling.target_memory_utilization * limit
+            )
+            if row.seconds > first_change and fits:
+                to_capacity = row.seconds - first_change
+                break
+    drops = [r.seconds for prev, r in itertools.pairwise(rows) if r.load < prev.load]
+    to_scale_down = None
+    if drops:
+        final = rows[-1].desired
+        settled = next((r.seconds for r in rows if r.seconds >= drops[-1] and r.desired == final), None)
+        to_scale_down = None if settled is None else settled - drops[-1]
+    over = sum(step for r in rows if r.cpu_utilization > 100 or r.memory_utilization > 100)
+    return Summary(to_capacity, over, max(r.desired for r in rows), to_scale_down)
+
+
+def needed_replicas(settings: StackSettings, units: float) -> int:
+    """Pods that keep CPU at its target under `units` of load (the steady state to reach)."""
+    model, request = settings.capacity.load, requests_of(settings)["cpu"]
+    target = settings.backend.autoscaling.target_cpu_utilization / 100 * request
+    return max(1, math.ceil(model.cpu_millicores_per_unit * units / (target - model.cpu_millicores_baseline)))

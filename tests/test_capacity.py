@@ -1,0 +1,170 @@
+"""The HPA simulator against cases computed by hand from the controller's algorithm, and its CLI's
+files for every stack."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from capacity import __main__ as cli
+from capacity import profiles
+from capacity.controller import (
+    DEFAULT_SCALE_DOWN,
+    DEFAULT_SCALE_UP,
+    Controller,
+    PodSample,
+    Policy,
+    Rules,
+    Spec,
+)
+from capacity.simulate import simulate, summarize
+
+REQUEST = {"cpu": 100, "memory": 100}
+NEVER = Rules(0, "Disabled", (Policy("Pods", 1, 15),))
+
+
+def _pods(*usages: int | None, ready: bool = True, age: float = 3600) -> list[PodSample]:
+    """Pods at the given CPU usage (millicores of a 100m request; None: no metrics yet)."""
+    return [
+        PodSample(None if u is None else {"cpu": u, "memory": 50}, REQUEST, ready, age, age if ready else 0, ready)
+        for u in usages
+    ]
+
+
+def _controller(up: Rules = DEFAULT_SCALE_UP, down: Rules = DEFAULT_SCALE_DOWN, low: int = 1, high: int = 20):
+    return Controller(Spec(low, high, {"cpu": 50}, up, down))
+
+
+def test_prod_from_two_pods_under_a_sudden_five_fold_load_step_by_step() -> None:
+    settings = cli.load_settings("prod")
+    rows = simulate(settings, profiles.step(40, 5, at=60, until=1800), 240)
+    assert [(r.seconds, r.ready, r.desired) for r in rows[:10]] == [
+        # 40 req/s on 2 pods: 20 + 4 x 20 = 100m of 200m = 50 % (target 70: ceil(0.71 x 2) = 2).
+        (0, 2, 2),
+        (15, 2, 2),
+        (30, 2, 2),
+        (45, 2, 2),
+        # 200 req/s: 420m = 210 %, ratio 3.0, ceil(3 x 2) = 6; the policies allow max(+100 %, +2) = 4.
+        (60, 2, 4),
+        # The 2 new pods have no metrics (image pull): counted at 0, 105 % -> 6 wanted, but the
+        # period started at 2 replicas: still 4.
+        (75, 2, 4),
+        # Their period is over: from 4, max(8, 6) allows the 6 wanted (the starting pods' CPU unready: 0).
+        (90, 2, 6),
+        # 4 ready (the first two since 105 s), 2 still starting: the direction flips, no change.
+        (105, 4, 6),
+        (120, 4, 6),
+        # All 6 ready: 200 / 6 req/s each: 153m = 76 %, ratio 1.09: within the tolerance.
+        (135, 6, 6),
+    ]
+
+
+def test_pods_policies_limit_each_period_from_its_start() -> None:
+    controller = _controller(up=Rules(0, "Max", (Policy("Pods", 1, 60),)))
+    assert controller.sync(0, 2, _pods(200, 200)) == 3  # ratio 4 wants 8: one pod per minute
+    assert controller.sync(15, 3, _pods(200, 200, 200)) == 3  # the minute began at 2
+    assert controller.sync(60, 3, _pods(200, 200, 200)) == 4  # the event at 0 s is out of the period
+
+
+def test_percent_policies_round_up_and_down_as_the_controller_does() -> None:
+    up = _controller(up=Rules(0, "Max", (Policy("Percent", 50, 60),)))
+    assert up.sync(0, 3, _pods(200, 200, 200)) == 5  # ceil(3 x 1.5)
+    down = _controller(down=Rules(0, "Max", (Policy("Percent", 50, 60),)))
+    assert down.sync(0, 5, _pods(5, 5, 5, 5, 5)) == 2  # int(5 x 0.5), above the 1 wanted
+
+
+@pytest.mark.parametrize(("select", "expected"), [("Max", 6), ("Min", 4), ("Disabled", 2)])
+def test_select_policy(select: str, expected: int) -> None:
+    controller = _controller(up=Rules(0, select, (Policy("Pods", 4, 15), Policy("Percent", 100, 15))))
+    assert controller.sync(0, 2, _pods(500, 500)) == expected  # wants 20: +4 is 6, +100 % is 4
+
+
+def test_the_scale_down_window_keeps_the_highest_recommendation() -> None:
+    controller = _controller(down=Rules(60, "Max", (Policy("Percent", 100, 15),)))
+    assert controller.sync(0, 4, _pods(50, 50, 50, 50)) == 4  # at target
+    assert controller.sync(15, 4, _pods(10, 10, 10, 10)) == 4  # wants 1; 4 was recommended at 0 s
+    assert controller.sync(45, 4, _pods(10, 10, 10, 10)) == 4
+    assert controller.sync(75, 4, _pods(10, 10, 10, 10)) == 1  # the 0 s recommendation left the window
+
+
+def test_the_scale_up_window_keeps_the_lowest_recommendation() -> None:
+    controller = _controller(up=Rules(60, "Max", (Policy("Percent", 100, 15),)))
+    assert controller.sync(0, 2, _pods(50, 50)) == 2
+    assert controller.sync(15, 2, _pods(100, 100)) == 2  # wants 4; 2 was recommended at 0 s
+    assert controller.sync(75, 2, _pods(100, 100)) == 4
+
+
+def test_kubernetes_default_behavior() -> None:
+    controller = _controller(high=50)
+    assert controller.sync(0, 2, _pods(500, 500)) == 6  # max(+100 % = 4, +4 pods = 6)
+    assert controller.sync(15, 6, _pods(*[500] * 6)) == 12  # a new 15 s period: max(12, 10)
+    down = _controller()
+    down.sync(0, 10, _pods(*[50] * 10))
+    assert down.sync(15, 10, _pods(*[5] * 10)) == 10  # the 300 s window holds the count
+    assert down.sync(315, 10, _pods(*[5] * 10)) == 1  # then 100 % per 15 s allows all of it
+
+
+def test_min_and_max_replicas_bound_every_decision() -> None:
+    assert _controller(high=5).sync(0, 2, _pods(500, 500)) == 5
+    no_window = Rules(0, "Max", (Policy("Percent", 100, 15),))
+    assert _controller(low=3, down=no_window).sync(0, 4, _pods(1, 1, 1, 1)) == 3  # wants 1
+    assert _controller(high=5).sync(0, 7, []) == 5  # above max: corrected without metrics
+
+
+def test_missing_and_unready_pods_count_as_the_controller_counts_them() -> None:
+    controller = _controller(up=NEVER, down=NEVER)
+    # Scale-up: 2 pods at 150 % (ratio 3 against 50 %), 2 without metrics count as 0: 75 % -> 6.
+    assert controller.replicas_for("cpu", 4, _pods(150, 150, None, None)) == 6
+    # Scale-down: 2 pods at 10 % and 2 missing counted at 100 %: 55 %, within the tolerance.
+    assert controller.replicas_for("cpu", 4, _pods(10, 10, None, None)) == 4
+    # A starting pod's CPU is not a sample: it counts 0 on a scale-up.
+    starting = _pods(30, ready=False, age=20)
+    # 2 x 150m over 3 x 100m = 100 %, ratio 2: ceil(2 x 3) = 6.
+    assert controller.replicas_for("cpu", 3, [*_pods(150, 150), *starting]) == 6
+    # Within the tolerance nothing moves: 52 % against 50 %.
+    assert controller.replicas_for("cpu", 2, _pods(52, 52)) == 2
+
+
+def test_kubernetes_defaults_react_faster_than_prods_gentler_scale_up() -> None:
+    settings = cli.load_settings("prod")
+    load = profiles.step(40, 5, at=60, until=1800)
+    ours = summarize(settings, simulate(settings, load, 3600))
+    defaults = summarize(settings, simulate(settings, load, 3600, kubernetes_defaults=True))
+    assert (ours.seconds_to_capacity, defaults.seconds_to_capacity) == (75, 45)
+    assert ours.peak_replicas == defaults.peak_replicas == 6
+
+
+def test_a_day_of_syncs_stays_within_the_bounds(stack: str) -> None:
+    # A week's speed is the benchmark's to measure (./tasks.sh bench), not a test's.
+    settings = cli.load_settings(stack)
+    rows = simulate(settings, profiles.diurnal(40, 5), 86400)
+    assert len(rows) == 86400 // 15 + 1
+    scaling = settings.backend.autoscaling
+    assert all(scaling.min_replicas <= r.desired <= scaling.max_replicas for r in rows)
+
+
+def test_the_cli_writes_series_plot_and_summary_for_every_stack(stack: str, tmp_path: Path) -> None:
+    assert cli.main(["simulate", stack, "--out", str(tmp_path), "--duration", "1800"]) == 0
+    with (tmp_path / "step.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["seconds", "load", "ready", "desired", "cpu_utilization", "memory_utilization"]
+    assert len(rows) == 1800 // 15 + 2
+    assert (tmp_path / "step.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = (tmp_path / "step.md").read_text()
+    assert summary.startswith(f"### {stack}: step\n")
+    assert "| peak replicas |" in summary
+
+
+def test_a_recorded_profile_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recorded = tmp_path / "recorded.csv"
+    recorded.write_text("# seconds,load\n0,40\n600,120\n1200,40\n")
+    load = profiles.from_csv(recorded)
+    assert [load(t) for t in (0, 599, 600, 1500)] == [40, 40, 120, 40]
+    assert cli.main(["simulate", "dev", "--csv", str(recorded), "--out", str(tmp_path), "--no-plot"]) == 0
+    assert (tmp_path / "recorded.md").is_file()
+    (tmp_path / "empty.csv").write_text("")
+    assert cli.main(["simulate", "dev", "--csv", str(tmp_path / "empty.csv")]) == 2
+    assert cli.main(["simulate", "staging"]) == 2
+    assert "no stack file Pulumi.staging.yaml" in capsys.readouterr().err

@@ -97,6 +97,8 @@ def render_plan(tree: Path, stack: str) -> dict[str, dict] | None:
             raise ValueError(f"{tree} renders no {PLAN}: that revision predates the diff and cannot be compared")
         plan = json.loads(plan_file.read_text())
     found: dict[str, dict] = {}
+    if "capacity" in plan:  # what the stack reserves and costs, compared like a resource
+        found["stack::capacity"] = {"type": "stack", "name": "capacity", "inputs": plan["capacity"]}
     for resource in plan["resources"]:
         key = resource_key(resource)
         if key in found:

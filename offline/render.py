@@ -22,6 +22,7 @@ from typing import Any
 
 import pulumi
 
+from capacity import cost
 from components import alert_rules
 from offline import documents
 from offline.harness import PROJECT, ROOT, Registration, RunResult, read_stack_file, run_stack, to_wire
@@ -79,7 +80,10 @@ def plan(result: RunResult) -> str:
         {**_describe(resource), "provider": _short(resource.provider.rsplit("::", 1)[0])}
         for resource in sorted(result.resources, key=lambda r: (r.type, r.name))
     ]
-    return documents.to_json({"stack": result.stack, "resources": resources})
+    document = {"stack": result.stack, "resources": resources}
+    if result.settings is not None:
+        document["capacity"] = cost.reservation(result.settings)
+    return documents.to_json(document)
 
 
 def _observability_files(result: RunResult) -> dict[str, str]:
@@ -165,6 +169,8 @@ def summary(result: RunResult) -> str:
     for name, output in result.outputs.items():
         shown = "[secret]" if output.secret else documents.to_json(output.value).strip()
         lines.append(f"    {name}: {shown}")
+    if result.settings is not None:
+        lines += ["", "Capacity (requests reserved):", *cost.describe(cost.reservation(result.settings))]
     counts = Counter(r.type for r in result.resources)
     imports = sum(1 for r in result.resources if r.import_id)
     lines += ["", "Resources:", f"    + {len(result.resources) + 1 - imports} to create"]

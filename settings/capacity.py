@@ -17,8 +17,19 @@ class LoadModel(Model):
     memory_mib_per_unit: float = Field(0.5, ge=0)
 
 
+class Prices(Model):
+    """Unit prices of what a pod reserves (its requests), in US dollars. Defaults: AWS Fargate's
+    on-demand list prices in us-east-1 (per vCPU-hour, per GB-hour, and storage per GB-hour), a
+    stand-in until a stack sets its own; nothing is fetched."""
+
+    cpu_core_hour: float = Field(0.04048, ge=0)
+    memory_gib_hour: float = Field(0.004445, ge=0)
+    ephemeral_storage_gib_hour: float = Field(0.000111, ge=0)
+
+
 class Capacity(Model):
     load: LoadModel = LoadModel()
+    prices: Prices = Prices()
     # From a new pod's creation: pulling the image (no metrics yet), then starting until the
     # startup and readiness probes pass (metrics, not ready).
     image_pull_seconds: int = Field(20, ge=0, le=1800, strict=True)

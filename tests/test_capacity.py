@@ -168,3 +168,34 @@ def test_a_recorded_profile_and_bad_input(tmp_path: Path, capsys: pytest.Capture
     assert cli.main(["simulate", "dev", "--csv", str(tmp_path / "empty.csv")]) == 2
     assert cli.main(["simulate", "staging"]) == 2
     assert "no stack file Pulumi.staging.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("stack_name", "low", "high"),
+    [
+        # dev: 1-3 x (100m, 128Mi, 128Mi): 0.1 x 0.04048 + 0.125 x 0.004445 + 0.125 x 0.000111 per hour.
+        ("dev", {"replicas": 1, "cpuCores": 0.1, "memoryGib": 0.125, "monthlyUsd": 3.37}, 10.11),
+        # prod: 2-10 x (200m, 256Mi, 256Mi): $0.0092350 per pod-hour, 730 hours a month.
+        ("prod", {"replicas": 2, "cpuCores": 0.4, "memoryGib": 0.5, "monthlyUsd": 13.48}, 67.42),
+    ],
+)
+def test_reserved_capacity_and_cost_from_the_settings_alone(stack_name: str, low: dict, high: float) -> None:
+    from capacity.cost import reservation
+
+    reserved = reservation(cli.load_settings(stack_name))
+    assert {key: reserved["min"][key] for key in low} == low
+    assert reserved["max"]["monthlyUsd"] == high
+
+
+def test_the_render_summary_and_the_diff_carry_the_capacity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from offline import diff, render
+
+    assert render.main(["--stack", "prod", "--out", str(tmp_path / "prod")]) == 0
+    summary = (tmp_path / "prod" / "summary.txt").read_text()
+    assert "Capacity (requests reserved):\n    at min (2 replicas): 0.4 CPU cores, 0.5 GiB memory" in summary
+    assert "    monthly cost: $13.48 to $67.42 (requests at the stack's unit prices)\n" in summary
+    capsys.readouterr()
+    assert diff.main(["--stacks", "dev", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert "  ~  stack::capacity\n" in out
+    assert "        max.monthlyUsd: 10.11 -> 67.42\n" in out

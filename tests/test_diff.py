@@ -16,7 +16,7 @@ from offline.harness import ROOT
 from offline.replacements import forces_replacement
 
 # What a copy of the repository needs to render: the program, its settings and tooling.
-COPIED = ("__main__.py", "Pulumi.yaml", "components", "settings", "offline", "rotation", "schemas")
+COPIED = ("__main__.py", "Pulumi.yaml", "capacity", "components", "settings", "offline", "rotation", "schemas")
 
 
 @pytest.fixture(scope="module")

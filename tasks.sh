@@ -7,7 +7,7 @@
 #   ./tasks.sh diff [stack...] [--base REV] [--head REV] [--stacks A B] [--format markdown] [--exit-code]
 #                                           what a change does to each stack, offline (default: merge base with main -> working tree)
 #   ./tasks.sh policy [stack...]            render the stacks (default: all) and run the CrossGuard policy pack over them
-#   ./tasks.sh capacity simulate [stack]    HPA dry run of a stack's settings under a load profile (build/capacity/<stack>)
+#   ./tasks.sh capacity simulate|replay|rightsize [stack] ...   HPA dry run, replay and rightsizing (see README)
 #   ./tasks.sh test [pytest args]           lint, format check, tests with the coverage gate
 #   ./tasks.sh bench                        render/import/test-suite timings for the README
 #   ./tasks.sh docs                         regenerate docs/security/SECRETS_ROTATION_POLICY.md

@@ -2,6 +2,10 @@
 
     python -m capacity simulate [stack] [--scenario step|ramp|spike|diurnal] [--csv FILE]
                                 [--factor 5] [--duration SECONDS] [--out DIR] [--no-plot]
+    python -m capacity replay [stack] --prometheus URL --from TIME --to TIME [--out DIR] [--no-plot]
+    python -m capacity rightsize [stack] --prometheus URL [--from TIME --to TIME] [--write]
+
+TIME is Unix seconds or ISO 8601 (2026-11-20T00:00:00Z); rightsize defaults to the last 7 days.
 
 Writes, into build/capacity/<stack>/ (or --out): <scenario>.csv (time, load, ready and desired
 replicas, CPU and memory utilization of requests), <scenario>.png (the stack's behavior; unless
@@ -14,13 +18,17 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import time
+from bisect import bisect_right
 from dataclasses import astuple, fields
+from datetime import datetime
 from pathlib import Path
 
 from capacity import profiles
 from capacity.simulate import Row, Summary, simulate, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "reconciliation-platform"
 
 
 def load_settings(stack: str):
@@ -31,8 +39,8 @@ def load_settings(stack: str):
     path = ROOT / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         raise ValueError(f"no stack file {path.name}")
-    values, secret_keys = project_values(read_stack_file(path), "reconciliation-platform")
-    settings, problems = validate(values, secret_keys, "reconciliation-platform", stack)
+    values, secret_keys = project_values(read_stack_file(path), PROJECT)
+    settings, problems = validate(values, secret_keys, PROJECT, stack)
     if problems:
         raise ValueError(f"{path.name} is invalid:\n" + "\n".join(problems))
     return settings
@@ -101,6 +109,38 @@ def plot(settings, stack: str, scenario: str, rows: list[Row], *, defaults: list
     pyplot.close(figure)
 
 
+def _time(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected Unix seconds or ISO 8601, got {value!r}") from error
+
+
+def _outputs(settings, stack: str, scenario: str, load, *, duration: int, out: Path, with_plot: bool) -> str:
+    out.mkdir(parents=True, exist_ok=True)
+    rows = simulate(settings, load, duration)
+    defaults = simulate(settings, load, duration, kubernetes_defaults=True)
+    write_csv(rows, out / f"{scenario}.csv")
+    table = summary_table(stack, scenario, summarize(settings, rows), summarize(settings, defaults))
+    (out / f"{scenario}.md").write_text(table)
+    if with_plot:
+        plot(settings, stack, scenario, rows, defaults=defaults, path=out / f"{scenario}.png")
+    return table
+
+
+def _recorded(args) -> tuple:
+    from capacity.recorded import recorded_usage
+
+    settings = load_settings(args.stack)
+    end = args.to if args.to is not None else time.time()
+    start = args.since if args.since is not None else end - 7 * 86400
+    return settings, recorded_usage(settings, args.prometheus, start, end)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m capacity", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -112,7 +152,22 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--duration", type=int, default=3600, help="seconds to simulate (default 3600)")
     run.add_argument("--out", type=Path, help="output folder (default build/capacity/<stack>)")
     run.add_argument("--no-plot", action="store_true")
+    for name, text in (("replay", "the HPA dry run over recorded load"), ("rightsize", "requests from recorded usage")):
+        recorded = commands.add_parser(name, help=text)
+        recorded.add_argument("stack", nargs="?", default="prod")
+        recorded.add_argument("--prometheus", required=True, help="the Prometheus that scrapes the cluster")
+        recorded.add_argument("--from", dest="since", type=_time, required=name == "replay")
+        recorded.add_argument("--to", type=_time, required=name == "replay")
+        if name == "replay":
+            recorded.add_argument("--out", type=Path)
+            recorded.add_argument("--no-plot", action="store_true")
+        else:
+            recorded.add_argument("--write", action="store_true", help="update Pulumi.<stack>.yaml in place")
     args = parser.parse_args(argv)
+    if args.command == "replay":
+        return _replay(args)
+    if args.command == "rightsize":
+        return _rightsize(args)
     try:
         settings = load_settings(args.stack)
         base = settings.capacity.load.baseline_load
@@ -124,15 +179,50 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     out = args.out or ROOT / "build" / "capacity" / args.stack
-    out.mkdir(parents=True, exist_ok=True)
-    rows = simulate(settings, load, args.duration)
-    defaults = simulate(settings, load, args.duration, kubernetes_defaults=True)
-    write_csv(rows, out / f"{scenario}.csv")
-    table = summary_table(args.stack, scenario, summarize(settings, rows), summarize(settings, defaults))
-    (out / f"{scenario}.md").write_text(table)
-    if not args.no_plot:
-        plot(settings, args.stack, scenario, rows, defaults=defaults, path=out / f"{scenario}.png")
+    table = _outputs(settings, args.stack, scenario, load, duration=args.duration, out=out, with_plot=not args.no_plot)
     print(table, end="")
+    return 0
+
+
+def _replay(args) -> int:
+    from capacity.recorded import load_series
+
+    try:
+        settings, usage = _recorded(args)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    series = load_series(settings, usage)
+    times = [t for t, _ in series]
+
+    def load(t: float) -> float:
+        return series[max(0, bisect_right(times, t) - 1)][1]
+
+    out = args.out or ROOT / "build" / "capacity" / args.stack
+    duration = int(times[-1])
+    table = _outputs(settings, args.stack, "replay", load, duration=duration, out=out, with_plot=not args.no_plot)
+    print(table, end="")
+    return 0
+
+
+def _rightsize(args) -> int:
+    from capacity import rightsize
+
+    try:
+        settings, usage = _recorded(args)
+        recommendations = rightsize.recommend(settings, usage)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(rightsize.table(recommendations, settings.backend.autoscaling.max_replicas), end="")
+    if args.write:
+        stack_file = ROOT / f"Pulumi.{args.stack}.yaml"
+        try:
+            rightsize.write(stack_file, recommendations, PROJECT, lambda: load_settings(args.stack))
+        except ValueError as error:
+            print(f"error: not written, the result does not validate:\n{error}", file=sys.stderr)
+            return 2
+        print(f"\nWrote the recommended requests into {stack_file.name} (validated).")
     return 0
 
 

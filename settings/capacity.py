@@ -27,9 +27,18 @@ class Prices(Model):
     ephemeral_storage_gib_hour: float = Field(0.000111, ge=0)
 
 
+class Rightsizing(Model):
+    # CPU request: this percentile of the per-pod usage samples; memory: the peak working set plus headroom.
+    cpu_percentile: float = Field(0.95, gt=0, le=1)
+    memory_headroom: float = Field(0.15, ge=0, le=2)
+    # Fewer samples than this (per-pod samples every 15 s) is too little to recommend from.
+    min_samples: int = Field(480, ge=1, strict=True)
+
+
 class Capacity(Model):
     load: LoadModel = LoadModel()
     prices: Prices = Prices()
+    rightsizing: Rightsizing = Rightsizing()
     # From a new pod's creation: pulling the image (no metrics yet), then starting until the
     # startup and readiness probes pass (metrics, not ready).
     image_pull_seconds: int = Field(20, ge=0, le=1800, strict=True)

@@ -185,17 +185,3 @@ def test_reserved_capacity_and_cost_from_the_settings_alone(stack_name: str, low
     reserved = reservation(cli.load_settings(stack_name))
     assert {key: reserved["min"][key] for key in low} == low
     assert reserved["max"]["monthlyUsd"] == high
-
-
-def test_the_render_summary_and_the_diff_carry_the_capacity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from offline import diff, render
-
-    assert render.main(["--stack", "prod", "--out", str(tmp_path / "prod")]) == 0
-    summary = (tmp_path / "prod" / "summary.txt").read_text()
-    assert "Capacity (requests reserved):\n    at min (2 replicas): 0.4 CPU cores, 0.5 GiB memory" in summary
-    assert "    monthly cost: $13.48 to $67.42 (requests at the stack's unit prices)\n" in summary
-    capsys.readouterr()
-    assert diff.main(["--stacks", "dev", "prod"]) == 0
-    out = capsys.readouterr().out
-    assert "  ~  stack::capacity\n" in out
-    assert "        max.monthlyUsd: 10.11 -> 67.42\n" in out

@@ -107,6 +107,9 @@ def test_two_stacks_compare_side_by_side(capsys: pytest.CaptureFixture[str]) -> 
     assert f"        {renamed}\n" in out
     assert "[provider]" not in out  # each stack has its own providers by design
     assert "  +  kubernetes:monitoring.coreos.com/v1:PodMonitor::backend" in out  # prod only
+    # What each stack reserves and costs (capacity/cost.py) is compared too.
+    assert "  ~  stack::capacity\n" in out
+    assert "        max.monthlyUsd: 10.11 -> 67.42\n" in out
 
 
 def _plan(resource_type: str = "t", **inputs) -> dict:

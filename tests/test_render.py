@@ -339,3 +339,11 @@ def test_a_stale_rotation_policy_fails_the_check(tmp_path, monkeypatch, capsys) 
     monkeypatch.setattr(rotation_policy, "OUT", stale)
     assert rotation_policy.main(["--check"]) == 1
     assert "is stale: run ./tasks.sh docs" in capsys.readouterr().err
+
+
+def test_the_summary_shows_what_the_stack_reserves_and_costs(rendered: Path) -> None:
+    summary = (rendered / "prod" / "summary.txt").read_text()
+    assert "Capacity (requests reserved):\n    at min (2 replicas): 0.4 CPU cores, 0.5 GiB memory" in summary
+    assert "    monthly cost: $13.48 to $67.42 (requests at the stack's unit prices)\n" in summary
+    plan = json.loads((rendered / "prod" / "plan.json").read_text())
+    assert plan["capacity"]["max"]["monthlyUsd"] == 67.42

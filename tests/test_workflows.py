@@ -86,14 +86,16 @@ def _checkov(folder: Path) -> dict:
 
 
 def test_checkov_finds_nothing_and_can(tmp_path: Path) -> None:
-    report = _checkov(ROOT / ".github")
-    assert report["summary"]["failed"] == 0
-    assert report["summary"]["passed"] > 50
-    broken = _copy(tmp_path)
+    # One run over a copy of the workflows and a broken copy: every finding must be in the broken one.
+    _copy(tmp_path / "as-committed")
+    broken = _copy(tmp_path / "broken")
     workflow = broken / "workflows" / "deploy.yml"
     workflow.write_text(workflow.read_text().replace("permissions: {}", "permissions: write-all", 1))
-    failed = _checkov(broken)["results"]["failed_checks"]
-    assert "CKV2_GHA_1" in {check["check_id"] for check in failed}  # top-level write-all
+    report = _checkov(tmp_path)
+    failed = report["results"]["failed_checks"]
+    assert report["summary"]["passed"] > 100
+    assert {check["check_id"] for check in failed} == {"CKV2_GHA_1"}  # top-level write-all
+    assert all("/broken/" in check["file_abs_path"] for check in failed)
 
 
 def _uses(document: dict) -> list[str]:

@@ -4,6 +4,7 @@
                                 [--factor 5] [--duration SECONDS] [--out DIR] [--no-plot]
     python -m capacity replay [stack] --prometheus URL --from TIME --to TIME [--out DIR] [--no-plot]
     python -m capacity rightsize [stack] --prometheus URL [--from TIME --to TIME] [--write]
+    python -m capacity pr [--base REV] [--out DIR]   (stacks whose autoscaling or resources changed)
 
 TIME is Unix seconds or ISO 8601 (2026-11-20T00:00:00Z); rightsize defaults to the last 7 days.
 
@@ -31,12 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "reconciliation-platform"
 
 
-def load_settings(stack: str):
+def load_settings(stack: str, root: Path | None = None):
     """The stack file through the settings layer, without Pulumi (as the render's tests read it)."""
     from offline.stackfile import project_values, read_stack_file
     from settings.report import validate
 
-    path = ROOT / f"Pulumi.{stack}.yaml"
+    path = (root or ROOT) / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         raise ValueError(f"no stack file {path.name}")
     values, secret_keys = project_values(read_stack_file(path), PROJECT)
@@ -163,7 +164,12 @@ def main(argv: list[str] | None = None) -> int:
             recorded.add_argument("--no-plot", action="store_true")
         else:
             recorded.add_argument("--write", action="store_true", help="update Pulumi.<stack>.yaml in place")
+    pull_request = commands.add_parser("pr", help="before and after, for stacks whose scaling or sizing changed")
+    pull_request.add_argument("--base", help="git revision to compare with (default: the merge base with main)")
+    pull_request.add_argument("--out", type=Path, help="plots' folder (default build/capacity/pr)")
     args = parser.parse_args(argv)
+    if args.command == "pr":
+        return _pull_request(args)
     if args.command == "replay":
         return _replay(args)
     if args.command == "rightsize":
@@ -181,6 +187,44 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or ROOT / "build" / "capacity" / args.stack
     table = _outputs(settings, args.stack, scenario, load, duration=args.duration, out=out, with_plot=not args.no_plot)
     print(table, end="")
+    return 0
+
+
+def _sizing(settings) -> tuple:
+    return settings.backend.autoscaling, settings.backend.resources, settings.capacity
+
+
+def _pull_request(args) -> int:
+    """A 5x step for each stack whose autoscaling, resources or load model differ from the base."""
+    from offline import diff
+
+    out = args.out or ROOT / "build" / "capacity" / "pr"
+    out.mkdir(parents=True, exist_ok=True)
+    sections = []
+    try:
+        base = args.base or diff.default_base()
+        with diff.checkout(base) as before:
+            for stack in sorted(diff.stacks_in(ROOT)):
+                after = load_settings(stack)
+                old = load_settings(stack, before) if (before / f"Pulumi.{stack}.yaml").is_file() else None
+                if old is not None and _sizing(old) == _sizing(after):
+                    continue
+                lines = [f"### Capacity of stack {stack}: a 5x step, before and after", ""]
+                for label, settings in (("before", old), ("after", after)):
+                    if settings is None:
+                        continue
+                    load = profiles.step(settings.capacity.load.baseline_load, 5)
+                    rows = simulate(settings, load, 3600)
+                    defaults = simulate(settings, load, 3600, kubernetes_defaults=True)
+                    plot(settings, stack, f"step, {label}", rows, defaults=defaults, path=out / f"{stack}-{label}.png")
+                    ours, theirs = summarize(settings, rows), summarize(settings, defaults)
+                    lines.append(summary_table(stack, f"step, {label}", ours, theirs))
+                lines.append(f"Plots: `{stack}-before.png`, `{stack}-after.png` in the run's `capacity` artifact.\n")
+                sections.append("\n".join(lines))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(sections) if sections else "No stack's autoscaling, resources or load model changed.\n", end="")
     return 0
 
 

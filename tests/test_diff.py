@@ -164,3 +164,20 @@ def test_a_resource_moved_to_another_component_is_deleted_and_created() -> None:
     assert keys == ["a:b:Old$t::n", "a:b:New$t::n"]
     kinds = [(d.kind, diff.shown(d.key, d.kind)) for d in diff.compare({keys[0]: before}, {keys[1]: after})]
     assert kinds == [("add", "t::n  (in a:b:New)"), ("remove", "t::n  (in a:b:Old)")]
+
+
+def test_the_capacity_comparison_shows_only_stacks_whose_scaling_changed(repository: Path) -> None:
+    command = [sys.executable, "-m", "capacity", "pr", "--base", "HEAD", "--out", str(repository / "plots")]
+    unchanged = subprocess.run(command, cwd=repository, capture_output=True, text=True, check=True)
+    assert unchanged.stdout == "No stack's autoscaling, resources or load model changed.\n"
+    _edit(repository, "maxReplicas: 3", "maxReplicas: 2")
+    try:
+        changed = subprocess.run(command, cwd=repository, capture_output=True, text=True, check=True)
+    finally:
+        _git(repository, "checkout", "--", "Pulumi.dev.yaml")
+    out = changed.stdout
+    assert out.startswith("### Capacity of stack dev: a 5x step, before and after\n")
+    assert "### dev: step, before" in out
+    assert "### dev: step, after" in out
+    assert "stack prod" not in out
+    assert sorted(p.name for p in (repository / "plots").glob("*.png")) == ["dev-after.png", "dev-before.png"]

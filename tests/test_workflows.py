@@ -181,6 +181,7 @@ def test_the_pull_request_tests_and_renders_every_stack() -> None:
     assert "./tasks.sh test" in runs  # the README's command, exactly
     assert any('./tasks.sh render "${stack%.yaml}"' in run for run in runs)
     uploads = {s["with"]["name"] for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")}
-    assert uploads == {"coverage", "renders", "pr-comment"}
+    assert uploads == {"coverage", "renders", "capacity", "pr-comment"}
+    assert any("./tasks.sh capacity pr" in run for run in runs)  # before/after when scaling changed
     setup = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
     assert setup["with"]["cache"] == "pip"

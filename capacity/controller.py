@@ -76,6 +76,9 @@ class Controller:
     def replicas_for(self, resource: str, current: int, pods: list[PodSample]) -> int | None:
         """One metric's proposal (GetResourceReplicas); None when no pod has a usable sample."""
         target = self.spec.targets[resource]
+        steady = self._steady(resource, current, pods, target)
+        if steady is not None:
+            return steady
         metrics: dict[int, int] = {}
         missing, unready = [], []
         for index, pod in enumerate(pods):
@@ -102,12 +105,22 @@ class Controller:
         if scale_up_with_unready:
             metrics.update(dict.fromkeys(unready, 0))
         new_ratio = self._ratio(metrics, pods, resource, target)
-        if abs(1.0 - new_ratio) <= self.tolerance or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
-            return current
         proposal = math.ceil(new_ratio * len(metrics))
-        if (new_ratio < 1.0 and proposal > current) or (new_ratio > 1.0 and proposal < current):
-            return current
-        return proposal
+        # Within the tolerance, a flipped direction, or a proposal against the direction: no change.
+        unchanged = abs(1.0 - new_ratio) <= self.tolerance or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio)
+        against = (new_ratio < 1.0 and proposal > current) or (new_ratio > 1.0 and proposal < current)
+        return current if unchanged or against else proposal
+
+    def _steady(self, resource: str, current: int, pods: list[PodSample], target: int) -> int | None:
+        """Every pod the same usable sample (a steady state): the sums reduce to one pod's figures."""
+        first = pods[0] if pods else None
+        usable = (
+            first is not None and first.usage is not None and not (resource == "cpu" and self._unready_for_cpu(first))
+        )
+        if not usable or any(pod is not first for pod in pods):
+            return None
+        ratio = first.usage[resource] * 100 // first.request[resource] / target
+        return current if abs(1.0 - ratio) <= self.tolerance else math.ceil(ratio * len(pods))
 
     def _unready_for_cpu(self, pod: PodSample) -> bool:
         if pod.age_seconds < self.cpu_initialization_seconds:

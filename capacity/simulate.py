@@ -71,6 +71,10 @@ def simulate(
     created = [-float(max(started, capacity.cpu_initialization_seconds))] * spec.min_replicas  # long running
     rows = []
     baseline = _baseline(capacity)
+    # Beyond this age a pod's samples depend on nothing but the load (CPU initialization, readiness delay, window).
+    horizon = max(
+        capacity.cpu_initialization_seconds, capacity.initial_readiness_delay_seconds, capacity.metric_window_seconds
+    )
     for now in range(0, duration_seconds + 1, capacity.sync_period_seconds):
         units = load(now)
         ready = sum(1 for born in created if born + started <= now)
@@ -78,8 +82,13 @@ def simulate(
         cpu = capacity.load.cpu_millicores_baseline + capacity.load.cpu_millicores_per_unit * share
         memory = (capacity.load.memory_mib_baseline + capacity.load.memory_mib_per_unit * share) * MIB
         serving = {"cpu": int(cpu), "memory": int(memory)}
+        # Pods past every start-up threshold are alike to the controller: one shared sample.
+        settled = PodSample(serving, request, True, float(horizon), float(horizon), True)
         samples = []
         for born in created:
+            if now - born - started >= horizon:
+                samples.append(settled)
+                continue
             since_ready = now - born - started
             is_ready = since_ready >= 0
             # No metrics while the image pulls; a starting pod uses its baseline only: it serves nothing.

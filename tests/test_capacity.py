@@ -185,3 +185,13 @@ def test_reserved_capacity_and_cost_from_the_settings_alone(stack_name: str, low
     reserved = reservation(cli.load_settings(stack_name))
     assert {key: reserved["min"][key] for key in low} == low
     assert reserved["max"]["monthlyUsd"] == high
+
+
+@pytest.mark.parametrize("usage", [10, 48, 55, 150, 500])
+def test_the_steady_state_shortcut_agrees_with_the_full_calculation(usage: int) -> None:
+    # One shared sample for every settled pod (simulate's shortcut) against distinct equal samples.
+    shared = _pods(usage)[0]
+    for current in (1, 3, 7):
+        fast = _controller().replicas_for("cpu", current, [shared] * current)
+        full = _controller().replicas_for("cpu", current, _pods(*[usage] * current))
+        assert fast == full

@@ -54,23 +54,23 @@ def write_csv(rows: list[Row], path: Path) -> None:
         writer.writerows(astuple(row) for row in rows)
 
 
-def _duration(value: int | None) -> str:
-    return "never" if value is None else f"{value // 60} min {value % 60:02d} s"
+def _duration(value: int | None, unknown: str = "never") -> str:
+    return unknown if value is None else f"{value // 60} min {value % 60:02d} s"
 
 
 def summary_table(stack: str, scenario: str, ours: Summary, defaults: Summary) -> str:
     lines = [
         f"### {stack}: {scenario}",
         "",
-        "| | this stack's behavior | Kubernetes' default behavior |",
+        "| | this stack's behavior | no `behavior` (Kubernetes' default) |",
         "|---|---:|---:|",
-        f"| from the load change to enough capacity | {_duration(ours.seconds_to_capacity)} | "
+        f"| from the first shortfall to enough capacity | {_duration(ours.seconds_to_capacity)} | "
         f"{_duration(defaults.seconds_to_capacity)} |",
         f"| time over 100 % of requests | {_duration(ours.seconds_over_requests)} | "
         f"{_duration(defaults.seconds_over_requests)} |",
         f"| peak replicas | {ours.peak_replicas} | {defaults.peak_replicas} |",
-        f"| from the load's drop to the final count | {_duration(ours.seconds_to_scale_down)} | "
-        f"{_duration(defaults.seconds_to_scale_down)} |",
+        f"| from the load's drop to the last scale-down | {_duration(ours.seconds_to_scale_down, 'not settled')} | "
+        f"{_duration(defaults.seconds_to_scale_down, 'not settled')} |",
     ]
     return "\n".join(lines) + "\n"
 

@@ -13,8 +13,13 @@ Follows kubernetes/kubernetes `pkg/controller/podautoscaler` (v1.33):
   window; convertDesiredReplicasWithBehaviorRate limits the change by the policies, each against
   the replicas at the start of its period (current minus the scale events inside it), picking by
   selectPolicy (Max: the largest change, Min: the smallest, Disabled: none), then min/max replicas.
-- Kubernetes' default behavior (the API's defaults, `pkg/apis/autoscaling/v2/defaults.go`):
-  scale-up 0 s window, Max of 100 % and 4 pods per 15 s; scale-down 300 s window, 100 % per 15 s.
+- Kubernetes' default behavior: an HPA without `behavior` keeps none (the API fills defaults only
+  into a `behavior` that is set, `pkg/apis/autoscaling/v2/defaults.go`), and the controller takes its
+  older path (normalizeDesiredReplicas): the 5-minute downscale stabilization window and, per sync,
+  at most max(2 x current, 4) replicas up (scaleUpLimitFactor, scaleUpLimitMinimum).
+- groupPods: a Pending pod (its image still pulling) is unready for every resource; a Running pod
+  without metrics is missing. computeReplicasForMetrics: when a metric has no usable sample and the
+  others propose fewer replicas, nothing changes.
 """
 
 from __future__ import annotations
@@ -45,10 +50,13 @@ class Spec:
     targets: dict[str, int]  # resource -> target utilization (%)
     scale_up: Rules
     scale_down: Rules
+    # No `behavior` on the HPA: the controller's older path (see the module's docstring).
+    without_behavior: bool = False
 
 
 DEFAULT_SCALE_UP = Rules(0, "Max", (Policy("Percent", 100, 15), Policy("Pods", 4, 15)))
 DEFAULT_SCALE_DOWN = Rules(300, "Max", (Policy("Percent", 100, 15),))
+SCALE_UP_LIMIT_FACTOR, SCALE_UP_LIMIT_MINIMUM = 2, 4
 
 
 class PodSample(NamedTuple):
@@ -57,6 +65,7 @@ class PodSample(NamedTuple):
 
     usage: dict[str, int] | None  # resource -> usage (millicores, bytes); None: no metrics yet
     request: dict[str, int]
+    pending: bool  # not Running yet (pulling its image)
     ready: bool
     age_seconds: float
     ready_for_seconds: float  # since its last readiness transition (0 when not ready)
@@ -82,6 +91,9 @@ class Controller:
         metrics: dict[int, int] = {}
         missing, unready = [], []
         for index, pod in enumerate(pods):
+            if pod.pending:
+                unready.append(index)
+                continue
             if pod.usage is None:
                 missing.append(index)
                 continue
@@ -115,7 +127,10 @@ class Controller:
         """Every pod the same usable sample (a steady state): the sums reduce to one pod's figures."""
         first = pods[0] if pods else None
         usable = (
-            first is not None and first.usage is not None and not (resource == "cpu" and self._unready_for_cpu(first))
+            first is not None
+            and not first.pending
+            and first.usage is not None
+            and not (resource == "cpu" and self._unready_for_cpu(first))
         )
         if not usable or any(pod is not first for pod in pods):
             return None
@@ -125,7 +140,9 @@ class Controller:
     def _unready_for_cpu(self, pod: PodSample) -> bool:
         if pod.age_seconds < self.cpu_initialization_seconds:
             return not pod.ready or pod.ready_for_seconds < self.metric_window_seconds
-        return not pod.ready and not pod.ever_ready and pod.age_seconds < self.initial_readiness_delay_seconds
+        # Past it: a pod not ready that has never been ready (its last transition came within the
+        # initial readiness delay of its start) is still unready.
+        return not pod.ready and not pod.ever_ready
 
     @staticmethod
     def _ratio(metrics: dict[int, int], pods: list[PodSample], resource: str, target: int) -> float:
@@ -141,8 +158,8 @@ class Controller:
             desired = min(max(current, self.spec.min_replicas), self.spec.max_replicas)  # no metrics needed
         else:
             proposals = [p for r in self.spec.targets if (p := self.replicas_for(r, current, pods)) is not None]
-            if not proposals:
-                return current  # no metric could be computed: the controller leaves the count alone
+            if not proposals or (len(proposals) < len(self.spec.targets) and max(proposals) < current):
+                return current  # a metric failed: the controller never scales down on the others alone
             desired = self._stabilize(now, current, max(proposals))
             desired = self._limit_rate(now, current, desired)
         if desired != current:
@@ -190,6 +207,9 @@ class Controller:
 
     def _limit_rate(self, now: float, current: int, desired: int) -> int:
         spec = self.spec
+        if spec.without_behavior:
+            ceiling = max(SCALE_UP_LIMIT_FACTOR * current, SCALE_UP_LIMIT_MINIMUM)
+            return min(max(desired, spec.min_replicas), spec.max_replicas, ceiling)
         if desired > current:
             ceiling = min(spec.max_replicas, max(current, self._limit(now, current, spec.scale_up, True)))
             return min(desired, ceiling)

@@ -34,8 +34,13 @@ def recommend(settings: StackSettings, usage: Usage) -> list[Recommendation]:
             f"capacity.rightsizing.minSamples asks for {rules.min_samples}"
         )
     requests, replicas = settings.backend.resources.requests, settings.backend.autoscaling.max_replicas
-    cpu_m = max(10, math.ceil(percentile(cpu, rules.cpu_percentile) * 1000 / 10) * 10)
-    memory_mi = math.ceil(max(memory) * (1 + rules.memory_headroom) / MIB)
+    # The HPA holds usage near its target share of the request: a request at the usage itself would
+    # shrink on every run. So: the percentile over the target, and a peak that stays under it.
+    scaling = settings.backend.autoscaling
+    cpu_target, memory_target = scaling.target_cpu_utilization / 100, scaling.target_memory_utilization / 100
+    cpu_m = max(10, math.ceil(percentile(cpu, rules.cpu_percentile) / cpu_target * 1000 / 10) * 10)
+    peak = max(memory)
+    memory_mi = math.ceil(max(peak * (1 + rules.memory_headroom), peak / memory_target) / MIB)
     current_cpu_m = float(parse_quantity(requests.cpu)) * 1000
     current_mi = float(parse_quantity(requests.memory)) / MIB
     return [
@@ -43,14 +48,16 @@ def recommend(settings: StackSettings, usage: Usage) -> list[Recommendation]:
             "cpu",
             requests.cpu,
             f"{cpu_m}m",
-            f"p{rules.cpu_percentile * 100:g} of {len(cpu)} per-pod samples over {window}, rounded up to 10m",
+            f"p{rules.cpu_percentile * 100:g} of {len(cpu)} per-pod samples over {window} / the {cpu_target:.0%} "
+            "target, rounded up to 10m",
             f"{(cpu_m - current_cpu_m) * replicas / 1000:+g} cores",
         ),
         Recommendation(
             "memory",
             requests.memory,
             f"{memory_mi}Mi",
-            f"peak working set of {len(memory)} per-pod samples over {window} + {rules.memory_headroom:.0%} headroom",
+            f"peak working set of {len(memory)} per-pod samples over {window} + {rules.memory_headroom:.0%} "
+            f"headroom, at most {memory_target:.0%} of the request",
             f"{(memory_mi - current_mi) * replicas / 1024:+.2f} GiB",
         ),
     ]

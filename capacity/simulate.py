@@ -37,7 +37,14 @@ def hpa_spec(settings: StackSettings, kubernetes_defaults: bool = False) -> Spec
     scaling = settings.backend.autoscaling
     targets = {"cpu": scaling.target_cpu_utilization, "memory": scaling.target_memory_utilization}
     if kubernetes_defaults:
-        return Spec(scaling.min_replicas, scaling.max_replicas, targets, DEFAULT_SCALE_UP, DEFAULT_SCALE_DOWN)
+        return Spec(
+            scaling.min_replicas,
+            scaling.max_replicas,
+            targets,
+            DEFAULT_SCALE_UP,
+            DEFAULT_SCALE_DOWN,
+            without_behavior=True,
+        )
     behavior = scaling.behavior
     return Spec(
         scaling.min_replicas, scaling.max_replicas, targets, _rules(behavior.scale_up), _rules(behavior.scale_down)
@@ -71,6 +78,7 @@ def simulate(
     created = [-float(max(started, capacity.cpu_initialization_seconds))] * spec.min_replicas  # long running
     rows = []
     baseline = _baseline(capacity)
+    cpu_limit = float(parse_quantity(settings.backend.resources.limits.cpu)) * 1000
     # Beyond this age a pod's samples depend on nothing but the load (CPU initialization, readiness delay, window).
     horizon = max(
         capacity.cpu_initialization_seconds, capacity.initial_readiness_delay_seconds, capacity.metric_window_seconds
@@ -79,21 +87,25 @@ def simulate(
         units = load(now)
         ready = sum(1 for born in created if born + started <= now)
         share = units / ready if ready else 0.0
-        cpu = capacity.load.cpu_millicores_baseline + capacity.load.cpu_millicores_per_unit * share
+        # CPU above the limit is throttled, never used: what the metrics (and the controller) see.
+        cpu = min(capacity.load.cpu_millicores_baseline + capacity.load.cpu_millicores_per_unit * share, cpu_limit)
         memory = (capacity.load.memory_mib_baseline + capacity.load.memory_mib_per_unit * share) * MIB
         serving = {"cpu": int(cpu), "memory": int(memory)}
         # Pods past every start-up threshold are alike to the controller: one shared sample.
-        settled = PodSample(serving, request, True, float(horizon), float(horizon), True)
+        settled = PodSample(serving, request, False, True, float(horizon), float(horizon), True)
         samples = []
         for born in created:
             if now - born - started >= horizon:
                 samples.append(settled)
                 continue
-            since_ready = now - born - started
+            age, since_ready = now - born, now - born - started
             is_ready = since_ready >= 0
-            # No metrics while the image pulls; a starting pod uses its baseline only: it serves nothing.
-            usage = serving if is_ready else baseline if now - born >= capacity.image_pull_seconds else None
-            samples.append(PodSample(usage, request, is_ready, now - born, max(0.0, since_ready), is_ready))
+            # Pending while the image pulls; Running without metrics for one metrics window; then a
+            # starting pod uses its baseline only (it serves nothing) until it is ready.
+            pending = age < capacity.image_pull_seconds
+            first_sample = age >= capacity.image_pull_seconds + capacity.metric_window_seconds
+            usage = serving if is_ready else baseline if first_sample else None
+            samples.append(PodSample(usage, request, pending, is_ready, age, max(0.0, since_ready), is_ready))
         desired = controller.sync(now, len(created), samples)
         rows.append(
             Row(
@@ -118,33 +130,43 @@ def _baseline(capacity: Capacity) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Summary:
-    seconds_to_capacity: int | None  # from the first load change until utilization is back at target
+    seconds_to_capacity: int | None  # from the first sync short of capacity until it is back within target
     seconds_over_requests: int  # ready pods above 100 % of a request
     peak_replicas: int
-    seconds_to_scale_down: int | None  # from the load's last drop until the count settles
+    seconds_to_scale_down: int | None  # from the load's last drop to the count's last change
 
 
 def summarize(settings: StackSettings, rows: list[Row]) -> Summary:
     step = settings.capacity.sync_period_seconds
-    scaling = settings.backend.autoscaling
-    limit = 1 + settings.capacity.tolerance
-    changes = [r.seconds for prev, r in itertools.pairwise(rows) if r.load != prev.load]
-    first_change = changes[0] if changes else None
-    to_capacity = None
-    if first_change is not None:
-        for row in rows:
-            fits = row.cpu_utilization <= scaling.target_cpu_utilization * limit and (
-                row.memory_utilization <= scaling.target_memory_utilization * limit
-            )
-            if row.seconds > first_change and fits:
-                to_capacity = row.seconds - first_change
+    scaling, limit = settings.backend.autoscaling, 1 + settings.capacity.tolerance
+
+    def short(row: Row) -> bool:
+        return row.cpu_utilization > scaling.target_cpu_utilization * limit or (
+            row.memory_utilization > scaling.target_memory_utilization * limit
+        )
+
+    # From the first sync short of capacity to the first one after which it stays within target
+    # for a minute (0: never short; None: still short at the end).
+    first_short = next((i for i, row in enumerate(rows) if short(row)), None)
+    to_capacity = 0 if first_short is None else None
+    if first_short is not None:
+        hold = max(1, 60 // step)
+        for i in range(first_short + 1, len(rows)):
+            if not any(short(row) for row in rows[i : i + hold]) and i + hold <= len(rows):
+                to_capacity = rows[i].seconds - rows[first_short].seconds
                 break
+    # From the load's last drop to the last change of the replica count after it; None when that
+    # change is too close to the end to know the count has settled.
     drops = [r.seconds for prev, r in itertools.pairwise(rows) if r.load < prev.load]
     to_scale_down = None
     if drops:
-        final = rows[-1].desired
-        settled = next((r.seconds for r in rows if r.seconds >= drops[-1] and r.desired == final), None)
-        to_scale_down = None if settled is None else settled - drops[-1]
+        changes = [
+            r.seconds for prev, r in itertools.pairwise(rows) if r.seconds > drops[-1] and r.desired != prev.desired
+        ]
+        behavior = scaling.behavior.scale_down
+        quiet = behavior.stabilization_window_seconds + max(p.period_seconds for p in behavior.policies)
+        last = changes[-1] if changes else drops[-1]
+        to_scale_down = last - drops[-1] if rows[-1].seconds - last > quiet else None
     over = sum(step for r in rows if r.cpu_utilization > 100 or r.memory_utilization > 100)
     return Summary(to_capacity, over, max(r.desired for r in rows), to_scale_down)
 

@@ -28,7 +28,9 @@ NEVER = Rules(0, "Disabled", (Policy("Pods", 1, 15),))
 def _pods(*usages: int | None, ready: bool = True, age: float = 3600) -> list[PodSample]:
     """Pods at the given CPU usage (millicores of a 100m request; None: no metrics yet)."""
     return [
-        PodSample(None if u is None else {"cpu": u, "memory": 50}, REQUEST, ready, age, age if ready else 0, ready)
+        PodSample(
+            None if u is None else {"cpu": u, "memory": 50}, REQUEST, False, ready, age, age if ready else 0, ready
+        )
         for u in usages
     ]
 
@@ -127,12 +129,19 @@ def test_missing_and_unready_pods_count_as_the_controller_counts_them() -> None:
     assert controller.replicas_for("cpu", 2, _pods(52, 52)) == 2
 
 
-def test_kubernetes_defaults_react_faster_than_prods_gentler_scale_up() -> None:
+def test_an_hpa_without_behavior_takes_the_controllers_older_path() -> None:
+    legacy = Controller(Spec(1, 20, {"cpu": 50}, DEFAULT_SCALE_UP, DEFAULT_SCALE_DOWN, without_behavior=True))
+    assert legacy.sync(0, 2, _pods(500, 500)) == 4  # max(2 x 2, 4), not the +4 pods of `behavior: {}`
+    assert legacy.sync(15, 4, _pods(*[500] * 4)) == 8  # each sync again: max(2 x 4, 4)
+
+
+def test_without_behavior_prod_reaches_six_pods_a_sync_later() -> None:
     settings = cli.load_settings("prod")
     load = profiles.step(40, 5, at=60, until=1800)
     ours = summarize(settings, simulate(settings, load, 3600))
     defaults = summarize(settings, simulate(settings, load, 3600, kubernetes_defaults=True))
-    assert (ours.seconds_to_capacity, defaults.seconds_to_capacity) == (75, 45)
+    # Both go 2 -> 4 -> 6: prod's second step waits for its 30 s period, the older path for a sync.
+    assert (ours.seconds_to_capacity, defaults.seconds_to_capacity) == (75, 60)
     assert ours.peak_replicas == defaults.peak_replicas == 6
 
 

@@ -4,7 +4,7 @@ value and what is allowed; a stack that breaks one registers nothing."""
 from __future__ import annotations
 
 import pytest
-from helpers import DELETE, problems, run_changed, validated
+from helpers import DELETE, problems, run_changed
 
 NS = "reconciliation-platform"
 CASES = {
@@ -107,6 +107,16 @@ CASES = {
         f"{NS}:grafana.orgId = 2: an organisation other than 1 needs basic auth: the secret grafanaAuth as "
         "user:password (a service account token is scoped to its own organisation; use org 1 with it)",
     ),
+    "capacity load model": (
+        "dev",
+        {"capacity.load.cpuMillicoresPerUnit": 0},
+        f"{NS}:capacity.load.cpuMillicoresPerUnit = 0: Input should be greater than 0",
+    ),
+    "capacity start-up": (
+        "prod",
+        {"capacity.podStartupSeconds": 0},
+        f"{NS}:capacity.podStartupSeconds = 0: Input should be greater than or equal to 1",
+    ),
     "same uids": (
         "dev",
         {"grafana.dashboardUid": "reconciliation-dev"},
@@ -127,9 +137,8 @@ CASES = {
 
 @pytest.mark.parametrize(("stack_name", "changes", "line"), CASES.values(), ids=CASES.keys())
 def test_one_clear_line_per_problem(stack_name: str, changes: dict, line: str) -> None:
-    settings, lines = validated(stack_name, changes)
-    assert settings is None
-    assert lines == [line]
+    # Through the real program: a RunError with exactly this line, and nothing registered.
+    assert problems(run_changed(stack_name, changes)) == [line]
 
 
 def test_a_broken_observability_setting_stops_the_program_before_anything_registers() -> None:

@@ -12,6 +12,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from components import promql
+from components.pod import CONTAINER
 from settings import metrics
 from settings.stack import StackSettings
 
@@ -29,16 +31,9 @@ class Usage:
     memory: list[dict[str, float]]  # per time: pod -> bytes
 
 
-def _selector(settings: StackSettings) -> str:
-    from components.pod import CONTAINER
-
-    name = settings.object_name("deployment")
-    namespace = settings.kubernetes.namespace
-    return f'{{namespace="{namespace}", pod=~"{name}-[a-z0-9]+-[a-z0-9]+", container="{CONTAINER}"}}'
-
-
 def queries(settings: StackSettings) -> dict[str, str]:
-    selector = _selector(settings)
+    # The same pods as the dashboard's and the alerts' queries: one selector, in components.promql.
+    selector = promql.selector(settings, f'container="{CONTAINER}"')
     return {
         "cpu": f"sum by (pod) (rate({metrics.CONTAINER_CPU}{selector}[1m]))",
         "memory": f"sum by (pod) ({metrics.CONTAINER_MEMORY}{selector})",

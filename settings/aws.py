@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from settings.base import DnsSubdomain, Int32, Model, matching
+from settings.base import DnsSubdomain, Email, Int32, Model, matching
 
 # The commercial partition (arn:aws:...) only: the policy builders write that partition.
 _REGION = re.compile(r"(us|eu|ap|ca|sa|me|af|il|mx)-[a-z]+-[0-9]")
@@ -27,7 +27,6 @@ _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 _SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 _PROPERTY = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _SECRET_ARN = re.compile(r"arn:aws:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _DURATION = re.compile(r"([0-9]+h)?([0-9]+m)?([0-9]+s)?")
 
 SecretName = Annotated[str, matching(_SECRET_NAME, "a Secrets Manager name such as reconciliation/jwt-secret")]
@@ -126,9 +125,7 @@ class Secrets(Model):
     # How long the rotation functions' logs are kept (a value CloudWatch Logs accepts).
     log_retention_days: RetentionDays = 365
     # Who gets each secret's reminder (an SNS e-mail subscription, confirmed once by the recipient).
-    reminder_emails: Annotated[
-        tuple[Annotated[str, matching(_EMAIL, "an e-mail address")], ...], AfterValidator(_each_once)
-    ] = ()
+    reminder_emails: Annotated[tuple[Email, ...], AfterValidator(_each_once)] = ()
     inventory: Annotated[tuple[InventorySecret, ...], Field(min_length=1)]
 
     def secret_name(self, secret: InventorySecret, stack: str) -> str:

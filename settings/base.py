@@ -19,6 +19,7 @@ _DNS_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _PERCENT = re.compile(r"(100|[1-9]?[0-9])%")
 INT32 = 2**31 - 1
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
 class Model(BaseModel):
@@ -140,3 +141,6 @@ def model_in(annotation: Any) -> Any:
         if found is not None:
             return found
     return None
+
+
+Email = Annotated[str, matching(_EMAIL, "an e-mail address")]

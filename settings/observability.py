@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, PlainValidator
 
-from settings.base import Model, Text, matching
+from settings.base import Email, Model, Text, matching
 
 # Prometheus and Grafana durations: whole units, largest first (5m, 1h30m, 90s).
 _DURATION = re.compile(r"(?=[0-9])(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?")
@@ -19,7 +19,6 @@ _UID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _LABEL_NAME = re.compile(r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 _URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._()-]{0,99}")
 
 
@@ -40,7 +39,6 @@ Url = Annotated[str, matching(_URL, "an http(s) URL such as https://grafana.exam
 LabelName = Annotated[str, matching(_LABEL_NAME, "a Kubernetes label key such as release")]
 LabelValue = Annotated[Text, matching(_LABEL_VALUE, "a Kubernetes label value: up to 63 letters, digits, '-_.'")]
 Severity = Literal["critical", "warning", "info"]
-Email = Annotated[str, matching(_EMAIL, "an e-mail address")]
 
 
 def _ratio(value: float) -> float:

@@ -95,7 +95,7 @@ def render_plan(tree: Path, stack: str) -> dict[str, dict] | None:
         plan_file = Path(out) / PLAN
         if not plan_file.is_file():
             raise ValueError(f"{tree} renders no {PLAN}: that revision predates the diff and cannot be compared")
-        plan = json.loads(plan_file.read_text())
+        plan = json.loads(plan_file.read_text(encoding="utf-8"))
     found: dict[str, dict] = {}
     if "capacity" in plan:  # what the stack reserves and costs, compared like a resource
         found["stack::capacity"] = {"type": "stack", "name": "capacity", "inputs": plan["capacity"]}

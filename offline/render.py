@@ -13,6 +13,7 @@ byte-identical files. A config error prints only the validation messages and exi
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import shutil
 import sys
@@ -20,12 +21,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pulumi
+# The render imports half the program before running it; like `__main__.py`, it keeps the
+# collector off while importing, so a render costs what a `pulumi up` of the program costs.
+gc.disable()
+try:
+    import pulumi
 
-from capacity import cost
-from components import alert_rules
-from offline import documents
-from offline.harness import PROJECT, ROOT, Registration, RunResult, read_stack_file, run_stack, to_wire
+    from capacity import cost
+    from components import alert_rules
+    from offline import documents
+    from offline.harness import PROJECT, ROOT, Registration, RunResult, read_stack_file, run_stack, to_wire
+finally:
+    gc.enable()
 
 MARKER = ".offline-render"
 PLAN = "plan.json"
@@ -59,16 +66,16 @@ def write(result: RunResult, out: Path) -> list[Path]:
         else:
             continue  # components have no inputs of their own; the summary shows them
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     for path, text in _observability_files(result).items():
         (out / path).parent.mkdir(parents=True, exist_ok=True)
-        (out / path).write_text(text)
+        (out / path).write_text(text, encoding="utf-8")
         written.append(out / path)
     outputs = {name: ("<secret>" if o.secret else o.value) for name, o in result.outputs.items()}
     files = (("outputs.json", documents.to_json(outputs)), ("summary.txt", summary(result)), (PLAN, plan(result)))
     for name, text in files:
-        (out / name).write_text(text)
+        (out / name).write_text(text, encoding="utf-8")
         written.append(out / name)
     return sorted(written)
 

@@ -84,7 +84,7 @@ def main(argv: list[str]) -> int:
         return 2
     failed = False
     for folder in argv:
-        plan = json.loads((Path(folder) / "plan.json").read_text())
+        plan = json.loads((Path(folder) / "plan.json").read_text(encoding="utf-8"))
         found = violations(plan)
         print(f"{plan['stack']}: {len(POLICIES)} policies, {len(plan['resources'])} resources, {len(found)} violations")
         for policy, message in found:

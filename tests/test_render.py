@@ -231,6 +231,16 @@ def test_unknowns_and_secrets_are_marked_never_invented() -> None:
     }
 
 
+def test_json_files_are_written_as_the_standard_library_indents_them(result: RunResult) -> None:
+    # The render writes JSON with orjson (in C); the files must read exactly as json.dumps with a
+    # two-space indent and sorted keys would write them, markers included, and non-ASCII as UTF-8.
+    document = {**render._describe(result.one("kubernetes:apps/v1:Deployment")), "z": [Secret(), Unknown()], "é": {}}
+    expected = json.dumps(documents.marked(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert documents.to_json(document) == expected
+    with pytest.raises(TypeError, match="JSON serializable: object"):
+        documents.to_json({"a": object()})
+
+
 def test_summary_is_shaped_like_a_preview(result: RunResult) -> None:
     text = render.summary(result)
     assert f"Offline preview of stack '{result.stack}'" in text

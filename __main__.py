@@ -8,6 +8,7 @@ import gc
 # So the collector waits until the imports are done, and what they built is then frozen, so no
 # later collection, the one at exit included, scans it again (README.md, "Performance"). The
 # process runs once: nothing frozen ever needed collecting.
+collecting = gc.isenabled()
 gc.disable()
 try:
     import pulumi
@@ -21,7 +22,8 @@ try:
     from settings.loader import load_settings
 finally:
     gc.freeze()
-    gc.enable()
+    if collecting:
+        gc.enable()
 
 settings = load_settings()
 cluster = kubernetes_provider(settings)

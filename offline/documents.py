@@ -118,7 +118,7 @@ def _marker(value: Any) -> str:
         return SECRET_MARK
     if isinstance(value, Unknown):
         return UNKNOWN_MARK
-    raise TypeError(f"not JSON: {type(value).__name__}")
+    raise TypeError  # orjson names the type in its own message
 
 
 def to_json(document: Any) -> str:

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 # The render imports half the program before running it; like `__main__.py`, it keeps the
-# collector off while importing, so a render costs what a `pulumi up` of the program costs.
+# collector off while importing and freezes what it imported, so the program's imports cost in a
+# render what they cost in a `pulumi up`.
+_collecting = gc.isenabled()
 gc.disable()
 try:
     import pulumi
@@ -32,7 +34,9 @@ try:
     from offline import documents
     from offline.harness import PROJECT, ROOT, Registration, RunResult, read_stack_file, run_stack, to_wire
 finally:
-    gc.enable()
+    gc.freeze()
+    if _collecting:
+        gc.enable()
 
 MARKER = ".offline-render"
 PLAN = "plan.json"

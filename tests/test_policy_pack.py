@@ -32,12 +32,12 @@ def test_every_stack_passes_the_policy_pack(renders: list[Path]) -> None:
     completed = _run_pack(*renders)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     for folder, line in zip(renders, completed.stdout.splitlines(), strict=True):
-        count = len(json.loads((folder / "plan.json").read_text())["resources"])
+        count = len(json.loads((folder / "plan.json").read_text(encoding="utf-8"))["resources"])
         assert line == f"{folder.name}: 8 policies, {count} resources, 0 violations"
 
 
 def test_a_violation_fails_the_run_naming_policy_and_resource(renders: list[Path], tmp_path: Path) -> None:
-    plan = json.loads((renders[0] / "plan.json").read_text())
+    plan = json.loads((renders[0] / "plan.json").read_text(encoding="utf-8"))
     for entry in plan["resources"]:
         if entry["type"] == "kubernetes:apps/v1:Deployment":
             del entry["inputs"]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]

@@ -13,7 +13,7 @@ import yaml
 from helpers import changed, required_tool, validated
 
 from offline import documents, render
-from offline.harness import ROOT, RunResult, Secret, Unknown, plain, run_stack, stack_names
+from offline.harness import ROOT, RunResult, run_stack, stack_names
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +33,12 @@ def test_render_writes_kubernetes_yaml_and_other_resources_as_json(rendered: Pat
     out = rendered / stack
     kinds = sorted(yaml.safe_load(p.read_text())["kind"] for p in (out / "kubernetes").glob("*.yaml"))
     assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"} <= set(kinds)
-    provider = json.loads(next((out / "resources").glob("pulumi-providers-kubernetes--*.json")).read_text())
+    provider = json.loads(
+        next((out / "resources").glob("pulumi-providers-kubernetes--*.json")).read_text(encoding="utf-8")
+    )
     assert provider["type"] == "pulumi:providers:kubernetes"
     assert provider["inputs"]["context"]
-    outputs = json.loads((out / "outputs.json").read_text())
+    outputs = json.loads((out / "outputs.json").read_text(encoding="utf-8"))
     assert outputs["namespace"]
     assert "Resources:" in (out / "summary.txt").read_text()
 
@@ -206,39 +208,11 @@ def test_secure_values_render_as_secret_markers(tmp_path: Path) -> None:
     stack_file.write_text(yaml.safe_dump({"config": document}))
     assert render.main(["--stack", "dev", "--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 0
     provider = json.loads(
-        next((tmp_path / "out" / "resources").glob("pulumi-providers-kubernetes--*.json")).read_text()
+        next((tmp_path / "out" / "resources").glob("pulumi-providers-kubernetes--*.json")).read_text(encoding="utf-8")
     )
     assert provider["inputs"]["kubeconfig"] == documents.SECRET_MARK
-    everything = "".join(p.read_text() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    everything = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("*") if p.is_file())
     assert "offline-placeholder-secret" not in everything
-
-
-def test_unknowns_and_secrets_are_marked_never_invented() -> None:
-    from pulumi.output import Unknown as WireUnknown
-    from pulumi.runtime import rpc
-
-    wire = {"a": WireUnknown(), "b": rpc.UNKNOWN, "c": rpc.wrap_rpc_secret("s3cr3t"), "d": 2.0, "e": 0.5}
-    value = plain(wire)
-    assert isinstance(value["a"], Unknown)
-    assert isinstance(value["b"], Unknown)
-    assert isinstance(value["c"], Secret)
-    assert documents.marked(value) == {
-        "a": documents.UNKNOWN_MARK,
-        "b": documents.UNKNOWN_MARK,
-        "c": documents.SECRET_MARK,
-        "d": 2,
-        "e": 0.5,
-    }
-
-
-def test_json_files_are_written_as_the_standard_library_indents_them(result: RunResult) -> None:
-    # The render writes JSON with orjson (in C); the files must read exactly as json.dumps with a
-    # two-space indent and sorted keys would write them, markers included, and non-ASCII as UTF-8.
-    document = {**render._describe(result.one("kubernetes:apps/v1:Deployment")), "z": [Secret(), Unknown()], "é": {}}
-    expected = json.dumps(documents.marked(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    assert documents.to_json(document) == expected
-    with pytest.raises(TypeError, match="JSON serializable: object"):
-        documents.to_json({"a": object()})
 
 
 def test_summary_is_shaped_like_a_preview(result: RunResult) -> None:
@@ -325,9 +299,9 @@ def test_a_secret_stack_output_is_never_written_in_clear(tmp_path: Path) -> None
     result = run_stack("dev")
     result.outputs["databaseUrl"] = StackOutput(value="postgres://app:hunter2@db", secret=True, known=True)
     render.write(result, tmp_path)
-    assert json.loads((tmp_path / "outputs.json").read_text())["databaseUrl"] == documents.SECRET_MARK
+    assert json.loads((tmp_path / "outputs.json").read_text(encoding="utf-8"))["databaseUrl"] == documents.SECRET_MARK
     assert "    databaseUrl: [secret]\n" in (tmp_path / "summary.txt").read_text()
-    assert "hunter2" not in "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+    assert "hunter2" not in "".join(p.read_text(encoding="utf-8") for p in tmp_path.rglob("*") if p.is_file())
 
 
 def test_the_committed_rotation_policy_is_generated_from_the_stack_files(capsys) -> None:
@@ -352,8 +326,8 @@ def test_a_stale_rotation_policy_fails_the_check(tmp_path, monkeypatch, capsys) 
 
 
 def test_the_summary_shows_what_the_stack_reserves_and_costs(rendered: Path) -> None:
-    summary = (rendered / "prod" / "summary.txt").read_text()
+    summary = (rendered / "prod" / "summary.txt").read_text(encoding="utf-8")
     assert "Capacity (requests reserved):\n    at min (2 replicas): 0.4 CPU cores, 0.5 GiB memory" in summary
     assert "    monthly cost: $13.48 to $67.42 (requests at the stack's unit prices)\n" in summary
-    plan = json.loads((rendered / "prod" / "plan.json").read_text())
+    plan = json.loads((rendered / "prod" / "plan.json").read_text(encoding="utf-8"))
     assert plan["capacity"]["max"]["monthlyUsd"] == 67.42

@@ -46,14 +46,21 @@ def test_no_full_collection_scans_the_imports_before_they_are_frozen(stack: str,
     assert report["collections"] != []
 
 
-def test_a_failing_import_leaves_the_collector_on(monkeypatch) -> None:
+@pytest.fixture
+def collector():
+    """Whatever a test does to the collector, the rest of the worker gets it back on."""
+    yield
+    gc.enable()
+
+
+def test_a_failing_import_leaves_the_collector_on(monkeypatch, collector) -> None:
     monkeypatch.setitem(sys.modules, "settings.loader", None)  # `import` of it now raises
     with pytest.raises(ImportError):
         StackRun("dev").execute()
     assert gc.isenabled()
 
 
-def test_a_run_leaves_the_collector_on() -> None:
-    gc.enable()
+def test_a_caller_that_had_the_collector_off_keeps_it_off(collector) -> None:
+    gc.disable()
     StackRun("dev").execute()
-    assert gc.isenabled()
+    assert not gc.isenabled()

@@ -30,7 +30,7 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
         out = tmp_path_factory.mktemp(stack)
         command = [str(ROOT / "venv" / "bin" / "python"), "-m", "offline.render", "--stack", stack, "--out", str(out)]
         subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
-        found[stack] = json.loads((out / "plan.json").read_text())
+        found[stack] = json.loads((out / "plan.json").read_text(encoding="utf-8"))
     return found
 
 

@@ -1,16 +1,8 @@
 """Reconciliation platform backend: load the stack's settings, build the components, export."""
 
-import gc
+from components.startup import imports_frozen
 
-# Importing the SDK and the program creates some 100,000 long-lived objects (modules, classes,
-# type hints) and next to no garbage, yet with the collector on, each full collection during the
-# import scans everything imported so far: three of them, a quarter of a billion instructions.
-# So the collector waits until the imports are done, and what they built is then frozen, so no
-# later collection, the one at exit included, scans it again (README.md, "Performance"). The
-# process runs once: nothing frozen ever needed collecting.
-collecting = gc.isenabled()
-gc.disable()
-try:
+with imports_frozen():
     import pulumi
 
     from components.aws_provider import aws_provider
@@ -20,10 +12,6 @@ try:
     from components.provider import kubernetes_provider
     from components.secrets_inventory import SecretsInventory
     from settings.loader import load_settings
-finally:
-    gc.freeze()
-    if collecting:
-        gc.enable()
 
 settings = load_settings()
 cluster = kubernetes_provider(settings)

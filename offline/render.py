@@ -13,7 +13,6 @@ byte-identical files. A config error prints only the validation messages and exi
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import shutil
 import sys
@@ -21,22 +20,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-# The render imports half the program before running it; like `__main__.py`, it keeps the
-# collector off while importing and freezes what it imported, so the program's imports cost in a
-# render what they cost in a `pulumi up`.
-_collecting = gc.isenabled()
-gc.disable()
-try:
+from components.startup import imports_frozen
+
+# The render imports half the program before running it, so it imports as `__main__.py` does: a
+# render's imports then cost what a `pulumi up`'s do.
+with imports_frozen():
     import pulumi
 
     from capacity import cost
     from components import alert_rules
     from offline import documents
     from offline.harness import PROJECT, ROOT, Registration, RunResult, read_stack_file, run_stack, to_wire
-finally:
-    gc.freeze()
-    if _collecting:
-        gc.enable()
 
 MARKER = ".offline-render"
 PLAN = "plan.json"

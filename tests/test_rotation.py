@@ -19,6 +19,7 @@ NAME = "reconciliation/dev/JWT_SECRET"
 
 
 LAMBDA = {"runs": True}  # whether moto's Secrets Manager runs the handler when it invokes the Lambda
+CALLS: list[dict] = []  # every event moto's Secrets Manager sent the Lambda, run or not
 
 
 @pytest.fixture
@@ -29,12 +30,14 @@ def aws(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv(name, "testing")
 
     def invoke(self, *args, body: str = "", **kwargs) -> bytes:
+        CALLS.append(json.loads(body))
         if LAMBDA["runs"]:
             jwt_secret.lambda_handler(json.loads(body), None, boto3.client("secretsmanager", region_name=REGION))
         return b""
 
     monkeypatch.setattr(LambdaBackend, "invoke", invoke)
     LAMBDA["runs"] = True
+    CALLS.clear()
     with mock_aws():
         yield boto3.client("secretsmanager", region_name=REGION)
 
@@ -135,3 +138,83 @@ def test_a_weak_pending_value_fails_the_test_step(aws) -> None:
         _step(aws, "testSecret", token)
     with pytest.raises(jwt_secret.RotationError, match="unknown step"):
         _step(aws, "rotateEverything", token)
+
+
+# Values people set by hand, as the adopted prod JWT may hold: the function did not make them.
+ADOPTED = {
+    "shorter than a generated key": json.dumps({"value": "set-by-hand-in-2023"}),
+    "not JSON": "a-plain-signing-key-set-by-hand",
+    "JSON without the configured property": json.dumps({"jwt": "k" * 90}),
+}
+
+
+@pytest.mark.parametrize("adopted", ADOPTED)
+def test_setting_up_rotation_on_an_adopted_value_passes_the_configuration_check(aws, adopted: str) -> None:
+    """``RotateImmediately: false`` (components/secret_rotation.py): Secrets Manager "tests the
+    rotation configuration by running the testSecret step ... This test creates an AWSPENDING
+    version of the secret and then removes it" (RotateSecret, botocore
+    data/secretsmanager/2017-10-17/service-2.json). The token is that version's ID, holding a copy
+    of the current value, as moto's ``rotate_secret`` passes it (getmoto/moto#8547); a retry after
+    the removal finds the token without a stage."""
+    aws.create_secret(Name=NAME, SecretString=ADOPTED[adopted])
+    aws.rotate_secret(
+        SecretId=NAME,
+        RotationLambdaARN=_function_arn(),
+        RotationRules={"AutomaticallyAfterDays": 90},
+        RotateImmediately=False,
+    )
+    ((check),) = CALLS  # the handler really ran, once, for testSecret only
+    assert check["Step"] == "testSecret"
+    token = check["ClientRequestToken"]
+    assert "AWSPENDING" in _stages(aws)[token]
+    assert aws.get_secret_value(SecretId=NAME)["SecretString"] == ADOPTED[adopted]  # nothing rotated
+    # What Secrets Manager does next: removes the check's version; a late retry must still pass.
+    aws.update_secret_version_stage(SecretId=NAME, VersionStage="AWSPENDING", RemoveFromVersionId=token)
+    _step(aws, "testSecret", token)
+    _step(aws, "testSecret", str(uuid.uuid4()))
+    # The steps that write keep refusing a token that is not pending.
+    for step in ("createSecret", "setSecret", "finishSecret"):
+        with pytest.raises(jwt_secret.RotationError, match=r"has no stage|is not AWSPENDING"):
+            _step(aws, step, token)
+    assert aws.get_secret_value(SecretId=NAME)["SecretString"] == ADOPTED[adopted]
+
+
+@pytest.mark.parametrize("adopted", ADOPTED)
+def test_the_first_real_rotation_replaces_an_adopted_value_with_a_generated_one(aws, adopted: str) -> None:
+    """After the configuration check, the four steps as Secrets Manager calls them (moto runs the
+    handler for each): whatever people stored becomes AWSPREVIOUS, unchanged."""
+    aws.create_secret(Name=NAME, SecretString=ADOPTED[adopted])
+    function = _function_arn()
+    aws.rotate_secret(
+        SecretId=NAME, RotationLambdaARN=function, RotationRules={"AutomaticallyAfterDays": 90}, RotateImmediately=False
+    )
+    CALLS.clear()
+    aws.rotate_secret(SecretId=NAME, RotationLambdaARN=function, RotationRules={"AutomaticallyAfterDays": 90})
+    assert [call["Step"] for call in CALLS] == ["createSecret", "setSecret", "testSecret", "finishSecret"]
+    new = _value(aws)
+    assert len(new) == 86  # 64 random bytes, URL-safe
+    previous = aws.get_secret_value(SecretId=NAME, VersionStage="AWSPREVIOUS")["SecretString"]
+    assert previous == ADOPTED[adopted]
+
+
+@pytest.mark.parametrize("bad", ADOPTED)
+def test_a_real_rotation_refuses_a_bad_pending_value(aws, bad: str) -> None:
+    # Not the current value, so not the configuration check's copy: it must be what createSecret
+    # makes, and a hand-put AWSPENDING value of another shape never becomes current.
+    aws.create_secret(Name=NAME, SecretString=json.dumps({"value": "c" * 86}))
+    token = _rotation_enabled_with_a_pending_placeholder(aws)
+    aws.put_secret_value(
+        SecretId=NAME, ClientRequestToken=token, SecretString=ADOPTED[bad], VersionStages=["AWSPENDING"]
+    )
+    with pytest.raises(jwt_secret.RotationError, match="holds no JSON value of at least 64 characters"):
+        _step(aws, "testSecret", token)
+
+
+def test_the_configuration_check_passes_on_a_secret_with_no_value_yet(aws) -> None:
+    # A new stack's secret: rotation is set up before anyone stored a value. (moto's rotate_secret
+    # cannot invoke the Lambda for a secret without versions, so the check is called as AWS would.)
+    aws.create_secret(Name=NAME)
+    aws.rotate_secret(SecretId=NAME, RotationRules={"AutomaticallyAfterDays": 90}, RotateImmediately=False)
+    _step(aws, "testSecret", str(uuid.uuid4()))
+    with pytest.raises(jwt_secret.RotationError, match="has no stage"):
+        _step(aws, "createSecret", str(uuid.uuid4()))

@@ -21,8 +21,9 @@ import csv
 import sys
 import time
 from bisect import bisect_right
-from dataclasses import astuple, fields
+from dataclasses import fields
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 
 from capacity import profiles
@@ -50,8 +51,11 @@ def load_settings(stack: str, root: Path | None = None):
 def write_csv(rows: list[Row], path: Path) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([f.name for f in fields(Row)])
-        writer.writerows(astuple(row) for row in rows)
+        names = [f.name for f in fields(Row)]
+        writer.writerow(names)
+        # attrgetter, not dataclasses.astuple: astuple deep-copies each field, which made writing
+        # a replayed week's 40,321 rows take longer than simulating them.
+        writer.writerows(map(attrgetter(*names), rows))
 
 
 def _duration(value: int | None, unknown: str = "never") -> str:
@@ -264,7 +268,7 @@ def _rightsize(args) -> int:
         try:
             rightsize.write(stack_file, recommendations, PROJECT, lambda: load_settings(args.stack))
         except ValueError as error:
-            print(f"error: not written, the result does not validate:\n{error}", file=sys.stderr)
+            print(f"error: {stack_file.name} not written: {error}", file=sys.stderr)
             return 2
         print(f"\nWrote the recommended requests into {stack_file.name} (validated).")
     return 0

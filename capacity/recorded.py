@@ -20,6 +20,10 @@ from settings.stack import StackSettings
 STEP_SECONDS = 15
 # A missing scrape or two is normal; more than this between samples is a gap in the record.
 MAX_GAP_STEPS = 4
+# Prometheus refuses a range query when (end - start) / step > 11,000 ("exceeded maximum resolution
+# of 11,000 points per timeseries": queryRange in prometheus/prometheus web/api/v1/api.go): about
+# 46 h at 15 s. Longer windows are fetched in chunks of at most this many points per series.
+MAX_POINTS = 11_000
 
 
 @dataclass(frozen=True)
@@ -40,17 +44,54 @@ def queries(settings: StackSettings) -> dict[str, str]:
     }
 
 
-def query_range(url: str, query: str, start: float, end: float, step: int = STEP_SECONDS) -> list[dict]:
+def _request(url: str, query: str, start: float, end: float, step: int) -> list[dict]:
+    """One /api/v1/query_range request; Prometheus' own reason when it refuses one."""
     params = urllib.parse.urlencode({"query": query, "start": start, "end": end, "step": step})
     address = f"{url.rstrip('/')}/api/v1/query_range?{params}"
     try:
         with urllib.request.urlopen(address, timeout=30) as response:
             body = json.load(response)
+    except urllib.error.HTTPError as error:
+        # Prometheus answers a refused query with a 4xx/5xx whose JSON body says why ("errorType",
+        # "error"); urllib's own text is only "HTTP Error 400: Bad Request".
+        raise ValueError(f"Prometheus at {url} refused the query (HTTP {error.code}): {_reason(error)}") from error
     except (urllib.error.URLError, OSError, json.JSONDecodeError) as error:
         raise ValueError(f"cannot query Prometheus at {url}: {error}") from error
     if body.get("status") != "success":
-        raise ValueError(f"Prometheus at {url} refused the query: {body.get('error', body)}")
+        raise ValueError(
+            f"Prometheus at {url} refused the query: {body.get('errorType', '?')}: {body.get('error', body)}"
+        )
     return body["data"]["result"]
+
+
+def _reason(error: urllib.error.HTTPError) -> str:
+    try:
+        body = json.loads(error.read() or b"{}")
+    except (OSError, ValueError):
+        body = {}
+    if not isinstance(body, dict) or "error" not in body:
+        return f"{error.reason} (no Prometheus error in the response)"
+    return f"{body.get('errorType', '?')}: {body['error']}"
+
+
+def query_range(url: str, query: str, start: float, end: float, step: int = STEP_SECONDS) -> list[dict]:
+    """The range query at `step`, in as many requests of at most MAX_POINTS points as the window needs.
+
+    Chunks at the real step rather than a coarser step for long windows: rightsizing takes a
+    percentile and the peak of every scrape, the gap check counts missing scrapes, and the replay
+    syncs every 15 s like the controller; a coarser step would drop exactly the short peaks and gaps
+    these are for. Each chunk starts one step after the previous one ends, on the same grid, so the
+    merged series have every point once."""
+    merged: dict[tuple, dict] = {}
+    span = (MAX_POINTS - 1) * step  # a chunk of MAX_POINTS points, both ends included
+    chunk_start = start
+    while chunk_start <= end:
+        chunk_end = min(end, chunk_start + span)
+        for series in _request(url, query, chunk_start, chunk_end, step):
+            key = tuple(sorted(series["metric"].items()))
+            merged.setdefault(key, {"metric": series["metric"], "values": []})["values"].extend(series["values"])
+        chunk_start = chunk_end + step
+    return list(merged.values())
 
 
 def recorded_usage(settings: StackSettings, url: str, start: float, end: float) -> Usage:

@@ -38,9 +38,9 @@ def recommend(settings: StackSettings, usage: Usage) -> list[Recommendation]:
     # shrink on every run. So: the percentile over the target, and a peak that stays under it.
     scaling = settings.backend.autoscaling
     cpu_target, memory_target = scaling.target_cpu_utilization / 100, scaling.target_memory_utilization / 100
-    cpu_m = max(10, math.ceil(percentile(cpu, rules.cpu_percentile) / cpu_target * 1000 / 10) * 10)
+    cpu_m = max(10, _ceil(percentile(cpu, rules.cpu_percentile) / cpu_target * 1000 / 10) * 10)
     peak = max(memory)
-    memory_mi = math.ceil(max(peak * (1 + rules.memory_headroom), peak / memory_target) / MIB)
+    memory_mi = _ceil(max(peak * (1 + rules.memory_headroom), peak / memory_target) / MIB)
     current_cpu_m = float(parse_quantity(requests.cpu)) * 1000
     current_mi = float(parse_quantity(requests.memory)) / MIB
     return [
@@ -63,6 +63,12 @@ def recommend(settings: StackSettings, usage: Usage) -> list[Recommendation]:
     ]
 
 
+def _ceil(value: float) -> int:
+    # Rounded to a millionth first: 70m over a 70 % target is 0.1 cores exactly, but
+    # 0.07 / 0.7 == 0.10000000000000002 in floating point, which a plain ceil makes 110m.
+    return math.ceil(round(value, 6))
+
+
 def table(recommendations: list[Recommendation], max_replicas: int) -> str:
     lines = [
         f"| request | current | recommended | reserved at max ({max_replicas} replicas) | from |",
@@ -76,20 +82,64 @@ def table(recommendations: list[Recommendation], max_replicas: int) -> str:
 
 
 def write(stack_file: Path, recommendations: list[Recommendation], project: str, validate) -> None:
-    """Set the recommended requests in the stack file; restore it when the result does not validate."""
+    """Set the recommended requests in the stack file; restore it when the result does not validate.
+
+    Only the two values' characters change: ruamel.yaml's dump would re-indent, re-wrap at its
+    width and re-space the whole file (about 120 lines for two values), so the values are replaced
+    where ruamel's parser found them (`.lc`), and the result is parsed again to check that nothing
+    but those two values changed."""
     from ruamel.yaml import YAML
 
-    yaml = YAML()  # round trip: comments, key order and flow style stay as written
-    yaml.preserve_quotes = True
+    yaml = YAML()
     original = stack_file.read_text()
     document = yaml.load(original)
-    requests = document["config"][f"{project}:backend"]["resources"]["requests"]
-    for recommendation in recommendations:
-        requests[recommendation.resource] = recommendation.recommended
-    with stack_file.open("w") as handle:
-        yaml.dump(document, handle)
+    try:
+        requests = document["config"][f"{project}:backend"]["resources"]["requests"]
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{stack_file.name} sets no backend.resources.requests to update") from error
+    lines = original.splitlines(keepends=True)
+    wanted = {r.resource: r.recommended for r in recommendations}
+    for resource, value in wanted.items():
+        if resource not in requests:
+            raise ValueError(f"{stack_file.name} sets no backend.resources.requests.{resource} to update")
+        line, column = requests.lc.value(resource)
+        text = lines[line]
+        end = column + len(_scalar_text(text[column:]))
+        if yaml.load(text[column:end]) != requests[resource]:
+            raise ValueError(f"cannot find the value of requests.{resource} in line {line + 1} of {stack_file.name}")
+        quote = text[column] if text[column] in "'\"" else ""
+        lines[line] = f"{text[:column]}{quote}{value}{quote}{text[end:]}"
+    edited = "".join(lines)
+    expected = yaml.load(original)
+    expected["config"][f"{project}:backend"]["resources"]["requests"].update(wanted)
+    if _plain(yaml.load(edited)) != _plain(expected):
+        raise ValueError(f"editing {stack_file.name} in place would change more than the requests")
+    stack_file.write_text(edited)
     try:
         validate()
-    except ValueError:
+    except ValueError as error:
         stack_file.write_text(original)
-        raise
+        raise ValueError(f"the result does not validate:\n{error}") from error
+
+
+def _scalar_text(rest: str) -> str:
+    """The scalar that starts `rest` (the rest of its line): quoted, or plain up to a flow
+    indicator, a comment or the line's end."""
+    if rest[:1] in ("'", '"'):
+        close = rest.find(rest[0], 1)
+        return rest[: close + 1] if close > 0 else rest
+    end = len(rest)
+    for stop in (",", "}", "]", " #", "\n", "\r"):
+        found = rest.find(stop)
+        if found >= 0:
+            end = min(end, found)
+    return rest[:end].rstrip()
+
+
+def _plain(node):
+    """ruamel's round-trip nodes as plain dicts, lists and scalars, to compare documents."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node

@@ -4,12 +4,15 @@ files for every stack."""
 from __future__ import annotations
 
 import csv
+import difflib
+import shutil
 from pathlib import Path
 
 import pytest
+from helpers import validated
 
 from capacity import __main__ as cli
-from capacity import profiles
+from capacity import profiles, rightsize
 from capacity.controller import (
     DEFAULT_SCALE_DOWN,
     DEFAULT_SCALE_UP,
@@ -19,10 +22,48 @@ from capacity.controller import (
     Rules,
     Spec,
 )
+from capacity.recorded import Usage, percentile
 from capacity.simulate import simulate, summarize
+from settings.quantity import parse_quantity
 
 REQUEST = {"cpu": 100, "memory": 100}
 NEVER = Rules(0, "Disabled", (Policy("Pods", 1, 15),))
+# What the hand-computed prod cases below assume (prod's sizing when they were worked out), pinned
+# so that a routine edit of Pulumi.prod.yaml changes prod, not these cases' inputs.
+PROD_AS_COMPUTED = {
+    "backend.resources": {
+        "requests": {"cpu": "200m", "memory": "256Mi", "ephemeralStorage": "256Mi"},
+        "limits": {"cpu": "500m", "memory": "512Mi", "ephemeralStorage": "1Gi"},
+    },
+    "backend.autoscaling": {
+        "minReplicas": 2,
+        "maxReplicas": 10,
+        "targetCpuUtilization": 70,
+        "targetMemoryUtilization": 80,
+        "behavior": {
+            "scaleUp": {
+                "stabilizationWindowSeconds": 0,
+                "selectPolicy": "Max",
+                "policies": [
+                    {"type": "Percent", "value": 100, "periodSeconds": 30},
+                    {"type": "Pods", "value": 2, "periodSeconds": 30},
+                ],
+            },
+            "scaleDown": {
+                "stabilizationWindowSeconds": 300,
+                "selectPolicy": "Max",
+                "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}],
+            },
+        },
+    },
+    "capacity": {},  # the load model's and start-up times' defaults
+}
+
+
+def _pinned(stack: str, changes: dict):
+    settings, problems = validated(stack, changes)
+    assert problems == []
+    return settings
 
 
 def _pods(*usages: int | None, ready: bool = True, age: float = 3600) -> list[PodSample]:
@@ -40,7 +81,7 @@ def _controller(up: Rules = DEFAULT_SCALE_UP, down: Rules = DEFAULT_SCALE_DOWN, 
 
 
 def test_prod_from_two_pods_under_a_sudden_five_fold_load_step_by_step() -> None:
-    settings = cli.load_settings("prod")
+    settings = _pinned("prod", PROD_AS_COMPUTED)
     rows = simulate(settings, profiles.step(40, 5, at=60, until=1800), 240)
     assert [(r.seconds, r.ready, r.desired) for r in rows[:10]] == [
         # 40 req/s on 2 pods: 20 + 4 x 20 = 100m of 200m = 50 % (target 70: ceil(0.71 x 2) = 2).
@@ -136,7 +177,7 @@ def test_an_hpa_without_behavior_takes_the_controllers_older_path() -> None:
 
 
 def test_without_behavior_prod_reaches_six_pods_a_sync_later() -> None:
-    settings = cli.load_settings("prod")
+    settings = _pinned("prod", PROD_AS_COMPUTED)
     load = profiles.step(40, 5, at=60, until=1800)
     ours = summarize(settings, simulate(settings, load, 3600))
     defaults = summarize(settings, simulate(settings, load, 3600, kubernetes_defaults=True))
@@ -179,19 +220,44 @@ def test_a_recorded_profile_and_bad_input(tmp_path: Path, capsys: pytest.Capture
     assert "no stack file Pulumi.staging.yaml" in capsys.readouterr().err
 
 
+def _sized(low: int, high: int, cpu: str, memory: str) -> dict:
+    """A pod's requests (storage as memory), the replica range, and the default prices, pinned."""
+    return {
+        "backend.resources": {
+            "requests": {"cpu": cpu, "memory": memory, "ephemeralStorage": memory},
+            "limits": {"cpu": "1", "memory": "1Gi", "ephemeralStorage": "1Gi"},
+        },
+        "backend.autoscaling.minReplicas": low,
+        "backend.autoscaling.maxReplicas": high,
+        "capacity.prices": {"cpuCoreHour": 0.04048, "memoryGibHour": 0.004445, "ephemeralStorageGibHour": 0.000111},
+    }
+
+
 @pytest.mark.parametrize(
-    ("stack_name", "low", "high"),
+    ("stack_name", "sizing", "low", "high"),
     [
-        # dev: 1-3 x (100m, 128Mi, 128Mi): 0.1 x 0.04048 + 0.125 x 0.004445 + 0.125 x 0.000111 per hour.
-        ("dev", {"replicas": 1, "cpuCores": 0.1, "memoryGib": 0.125, "monthlyUsd": 3.37}, 10.11),
-        # prod: 2-10 x (200m, 256Mi, 256Mi): $0.0092350 per pod-hour, 730 hours a month.
-        ("prod", {"replicas": 2, "cpuCores": 0.4, "memoryGib": 0.5, "monthlyUsd": 13.48}, 67.42),
+        # 1-3 x (100m, 128Mi, 128Mi): 0.1 x 0.04048 + 0.125 x 0.004445 + 0.125 x 0.000111 per hour.
+        (
+            "dev",
+            _sized(1, 3, "100m", "128Mi"),
+            {"replicas": 1, "cpuCores": 0.1, "memoryGib": 0.125, "monthlyUsd": 3.37},
+            10.11,
+        ),
+        # 2-10 x (200m, 256Mi, 256Mi): $0.0092350 per pod-hour, 730 hours a month.
+        (
+            "prod",
+            _sized(2, 10, "200m", "256Mi"),
+            {"replicas": 2, "cpuCores": 0.4, "memoryGib": 0.5, "monthlyUsd": 13.48},
+            67.42,
+        ),
     ],
 )
-def test_reserved_capacity_and_cost_from_the_settings_alone(stack_name: str, low: dict, high: float) -> None:
+def test_reserved_capacity_and_cost_from_the_settings_alone(
+    stack_name: str, sizing: dict, low: dict, high: float
+) -> None:
     from capacity.cost import reservation
 
-    reserved = reservation(cli.load_settings(stack_name))
+    reserved = reservation(_pinned(stack_name, sizing))
     assert {key: reserved["min"][key] for key in low} == low
     assert reserved["max"]["monthlyUsd"] == high
 
@@ -204,3 +270,135 @@ def test_the_steady_state_shortcut_agrees_with_the_full_calculation(usage: int) 
         fast = _controller().replicas_for("cpu", current, [shared] * current)
         full = _controller().replicas_for("cpu", current, _pods(*[usage] * current))
         assert fast == full
+
+
+def _usage(cpu_cores: list[float], memory_bytes: list[float], pods: int = 2) -> Usage:
+    """`pods` pods that each used these amounts, one sample every 15 s."""
+    names = [f"backend-5d8f7c9b4-{i}" for i in range(pods)]
+    return Usage(
+        [15.0 * i for i in range(len(cpu_cores))],
+        [dict.fromkeys(names, c) for c in cpu_cores],
+        [dict.fromkeys(names, m) for m in memory_bytes],
+    )
+
+
+def _rules(cpu_target: int, memory_target: int, min_samples: int = 480) -> dict:
+    # Explicit inputs of the hand computations (prod's other settings do not enter the formula).
+    return {
+        "backend.autoscaling.targetCpuUtilization": cpu_target,
+        "backend.autoscaling.targetMemoryUtilization": memory_target,
+        "capacity.rightsizing": {"cpuPercentile": 0.95, "memoryHeadroom": 0.15, "minSamples": min_samples},
+    }
+
+
+def _recommended(cpu_target: int, memory_target: int, usage: Usage, min_samples: int = 480) -> tuple[str, str]:
+    cpu, memory = rightsize.recommend(_pinned("prod", _rules(cpu_target, memory_target, min_samples)), usage)
+    return cpu.recommended, memory.recommended
+
+
+MIB = 1024 * 1024
+
+
+def test_rightsizing_divides_by_the_targets() -> None:
+    # 2 pods x 240 samples of a steady 120m and 200 MiB.
+    usage = _usage([0.12] * 240, [200 * MIB] * 240)
+    # CPU: 120m / 60 % = 200m (x 60 % would be 72m -> 80m).
+    # Memory: the peak under the 80 % target, 200 / 0.8 = 250Mi, beats +15 % = 230Mi (x 80 %: 160).
+    assert _recommended(60, 80, usage) == ("200m", "250Mi")
+    # The other side: at a 90 % target 200 / 0.9 = 222.2 -> 223Mi, under the 230Mi of the headroom.
+    assert _recommended(60, 90, usage) == ("200m", "230Mi")
+    # 120m / 75 % = 160m; 200 / 0.87 = 229.9 -> 230Mi ties with the headroom, 200 / 0.86 = 232.6 -> 233Mi.
+    assert _recommended(75, 87, usage) == ("160m", "230Mi")
+    assert _recommended(75, 86, usage) == ("160m", "233Mi")
+
+
+def test_rightsizing_rounds_up_to_10m_but_not_past_an_exact_multiple() -> None:
+    memory = [100 * MIB] * 240
+    # 70m / 70 % is 100m exactly (0.07 / 0.7 is 0.10000000000000002 in floating point: not 110m).
+    assert _recommended(70, 80, _usage([0.07] * 240, memory))[0] == "100m"
+    assert _recommended(70, 80, _usage([0.14] * 240, memory))[0] == "200m"
+    # A millicore-thousandth above 100m rounds up to the next 10m.
+    assert _recommended(70, 80, _usage([0.070001] * 240, memory))[0] == "110m"
+    assert _recommended(60, 80, _usage([0.0723] * 240, memory))[0] == "130m"  # 120.5m
+    # Near idle: never below 10m.
+    assert _recommended(70, 80, _usage([0.0001] * 240, memory))[0] == "10m"
+
+
+def test_rightsizing_takes_the_nearest_rank_percentile() -> None:
+    # 20 values: p95 is the 19th (ceil(0.95 x 20)), a share just above takes the 20th.
+    values = [float(v) for v in range(1, 21)]
+    assert percentile(values, 0.95) == 19
+    assert percentile(values, 0.951) == 20
+    assert percentile(values, 1.0) == 20
+    assert percentile(values, 0.05) == 1
+    assert percentile(values, 0.01) == 1  # ceil(0.2) = 1: the first, never index -1
+    # Through the recommendation: 2 pods x 10 samples, 10m..100m; p95 of the 20 is the 19th, 100m
+    # (both pods have each value), over the 50 % target: 200m; a p90 would take 90m -> 180m.
+    usage = _usage([0.01 * v for v in range(1, 11)], [100 * MIB] * 10)
+    assert _recommended(50, 80, usage, min_samples=20)[0] == "200m"
+    usage = _usage([0.01 * v for v in range(1, 10)] + [0.5], [100 * MIB] * 10, pods=1)
+    # One pod, 10 samples: ceil(9.5) = 10th, the 500m outlier: 1000m over 50 %.
+    assert _recommended(50, 80, usage, min_samples=10)[0] == "1000m"
+
+
+def test_rightsizing_needs_min_samples() -> None:
+    usage = _usage([0.1] * 240, [100 * MIB] * 240)  # 480 per-pod samples
+    assert _recommended(70, 80, usage, min_samples=480)
+    with pytest.raises(ValueError, match=r"480 per-pod samples .* asks for 481"):
+        _recommended(70, 80, usage, min_samples=481)
+
+
+def _between(request: str, limit: str, unit: str, scale: float) -> str:
+    """A value other than the request that still validates: halfway to the limit, or under it."""
+    now, most = float(parse_quantity(request)) * scale, float(parse_quantity(limit)) * scale
+    value = int((now + most) / 2) if most > now + 1 else int(now) - 1
+    return f"{value}{unit}"
+
+
+def test_write_changes_only_the_request_values(stack: str, tmp_path: Path) -> None:
+    """--write on a copy of each real stack file: the written file differs from it in the line(s)
+    holding the two requests, by those values alone; every other byte is the original's."""
+    shutil.copy2(cli.ROOT / f"Pulumi.{stack}.yaml", tmp_path / f"Pulumi.{stack}.yaml")
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    original = path.read_text()
+    resources = cli.load_settings(stack).backend.resources
+    cpu = _between(resources.requests.cpu, resources.limits.cpu, "m", 1000)
+    memory = _between(resources.requests.memory, resources.limits.memory, "Mi", 1 / MIB)
+    recommendations = [
+        rightsize.Recommendation("cpu", resources.requests.cpu, cpu, "", ""),
+        rightsize.Recommendation("memory", resources.requests.memory, memory, "", ""),
+    ]
+    rightsize.write(path, recommendations, cli.PROJECT, lambda: cli.load_settings(stack, tmp_path))
+    written = path.read_text()
+
+    before, after = original.splitlines(keepends=True), written.splitlines(keepends=True)
+    # The lines that hold the two values, where ruamel's parser of the original finds them.
+    from ruamel.yaml import YAML
+
+    requests = YAML().load(original)["config"][f"{cli.PROJECT}:backend"]["resources"]["requests"]
+    holding = {requests.lc.value(key)[0] for key in ("cpu", "memory")}
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    changed = {i for tag, i1, i2, _, _ in matcher.get_opcodes() if tag != "equal" for i in range(i1, i2)}
+    assert changed == holding
+    # Those lines with the old values swapped for the new, every other byte the original's.
+    expected = list(before)
+    for key, old, new in (("cpu", resources.requests.cpu, cpu), ("memory", resources.requests.memory, memory)):
+        line, column = requests.lc.value(key)
+        assert expected[line][column:].startswith(old)
+        expected[line] = expected[line][:column] + new + expected[line][column + len(old) :]
+    assert written.encode() == "".join(expected).encode()
+    updated = cli.load_settings(stack, tmp_path).backend.resources
+    assert (updated.requests.cpu, updated.requests.memory) == (cpu, memory)
+    assert updated.limits == resources.limits
+
+
+def test_write_puts_the_file_back_when_the_result_does_not_validate(stack: str, tmp_path: Path) -> None:
+    shutil.copy2(cli.ROOT / f"Pulumi.{stack}.yaml", tmp_path / f"Pulumi.{stack}.yaml")
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    original = path.read_bytes()
+    limits = cli.load_settings(stack).backend.resources.limits
+    over = f"{int(float(parse_quantity(limits.cpu)) * 1000) + 10}m"  # above the limit: refused
+    recommendations = [rightsize.Recommendation("cpu", "", over, "", "")]
+    with pytest.raises(ValueError, match="the result does not validate"):
+        rightsize.write(path, recommendations, cli.PROJECT, lambda: cli.load_settings(stack, tmp_path))
+    assert path.read_bytes() == original

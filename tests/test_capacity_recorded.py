@@ -1,10 +1,19 @@
 """Replay and rightsizing against a real Prometheus (Debian's `prometheus`), started on 127.0.0.1
 with a TSDB backfilled from generated cAdvisor data (`promtool tsdb create-blocks-from openmetrics`),
-stopped afterwards."""
+stopped afterwards.
+
+The record covers a week and three hours, so both commands run over the windows they document
+(rightsize: the last 7 days; replay: a week): Prometheus refuses a range query whose
+(end - start) / step exceeds 11,000 (queryRange in prometheus/prometheus web/api/v1/api.go,
+"exceeded maximum resolution of 11,000 points per timeseries"), about 46 h at the 15 s step, so a
+week only works if the client splits it. Expected figures come from prod's parsed settings
+(`cli.load_settings`), never from the stack file's text."""
 
 from __future__ import annotations
 
 import csv
+import difflib
+import itertools
 import math
 import shutil
 import socket
@@ -17,12 +26,23 @@ import pytest
 from helpers import required_tool
 
 from capacity import __main__ as cli
+from capacity import recorded
+from capacity.recorded import percentile
+from components.pod import CONTAINER
 
 MIB = 1024 * 1024
 STEP = 15
-PODS = ("backend-5d8f7c9b4-aaaaa", "backend-5d8f7c9b4-bbbbb")
-LABELS = 'namespace="reconciliation-platform",container="backend",pod="{pod}"'
+WEEK = 7 * 86400
+MARGIN = 3 * 3600  # recorded before the last week: room for the gap below, outside the default window
 GAP = (60 * 60, 80 * 60)  # seconds after the start with no samples at all
+
+
+def _pods_and_labels() -> tuple[tuple[str, ...], str]:
+    # The pods prod's queries select: its namespace and its Deployment's pod names.
+    settings = cli.load_settings("prod")
+    name = settings.object_name("deployment")
+    pods = (f"{name}-5d8f7c9b4-aaaaa", f"{name}-5d8f7c9b4-bbbbb")
+    return pods, f'namespace="{settings.kubernetes.namespace}",container="{CONTAINER}",pod="{{pod}}"'
 
 
 def _cores(t: float) -> float:
@@ -34,18 +54,22 @@ def _memory(t: float) -> int:
 
 
 def _openmetrics(start: int, end: int) -> str:
+    """Every 15 s for each pod, but in the gap: ~160,000 samples for a week, built in one pass
+    (about 0.5 s; the line-by-line loop took twice that)."""
+    pods, labels = _pods_and_labels()
+    every = range(0, end - start, STEP)
+    # The counter grows by each interval's usage, the gap included (cAdvisor keeps counting).
+    totals = list(itertools.accumulate(_cores(t) * STEP for t in every))
+    offsets = [t for t in every if not GAP[0] <= t < GAP[1]]
+    memory = [_memory(t) for t in offsets]
     lines = ["# TYPE container_cpu_usage_seconds counter"]
-    for pod in PODS:
-        used = 0.0
-        for t in range(0, end - start, STEP):
-            used += _cores(t) * STEP
-            if not GAP[0] <= t < GAP[1]:
-                lines.append(f"container_cpu_usage_seconds_total{{{LABELS.format(pod=pod)}}} {used:.3f} {start + t}")
+    for pod in pods:
+        prefix = f"container_cpu_usage_seconds_total{{{labels.format(pod=pod)}}} "
+        lines += [f"{prefix}{totals[t // STEP]:.3f} {start + t}" for t in offsets]
     lines.append("# TYPE container_memory_working_set_bytes gauge")
-    for pod in PODS:
-        for t in range(0, end - start, STEP):
-            if not GAP[0] <= t < GAP[1]:
-                lines.append(f"container_memory_working_set_bytes{{{LABELS.format(pod=pod)}}} {_memory(t)} {start + t}")
+    for pod in pods:
+        prefix = f"container_memory_working_set_bytes{{{labels.format(pod=pod)}}} "
+        lines += [f"{prefix}{m} {start + t}" for t, m in zip(offsets, memory, strict=True)]
     return "\n".join([*lines, "# EOF", ""])
 
 
@@ -54,13 +78,26 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory):
     server, promtool = required_tool("prometheus"), required_tool("promtool")
     folder = tmp_path_factory.mktemp("prometheus")
     end = int(time.time()) // STEP * STEP - 300
-    start = end - 3 * 3600
+    start = end - WEEK - MARGIN
     (folder / "data.om").write_text(_openmetrics(start, end))
+    # promtool writes 2 h blocks by default and re-reads the whole input for each: 86 passes and
+    # blocks for a week, 36 s on this machine. Its hidden --max-block-duration (cmd/promtool/main.go;
+    # backfill.go's getCompatibleBlockDuration takes the largest compatible range, 486 h) makes it
+    # one or two passes and blocks: about 1 s.
     subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(folder / "data.om"), str(folder / "tsdb")],
+        [
+            promtool,
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            "--quiet",
+            "--max-block-duration=744h",
+            str(folder / "data.om"),
+            str(folder / "tsdb"),
+        ],
         check=True,
         capture_output=True,
-        timeout=60,
+        timeout=120,
     )
     (folder / "prometheus.yml").write_text("global:\n  scrape_interval: 15s\n")
     with socket.socket() as probe:
@@ -102,41 +139,106 @@ def _after_gap(start: int, end: int) -> list[str]:
     return ["--from", str(start + GAP[1] + 600), "--to", str(end)]
 
 
-def test_replay_runs_the_simulator_over_the_recorded_load(prometheus, tmp_path: Path) -> None:
-    url, start, end = prometheus
-    args = ["replay", "prod", "--prometheus", url, *_after_gap(start, end), "--out", str(tmp_path), "--no-plot"]
-    assert cli.main(args) == 0
+def test_replay_over_a_week(prometheus, tmp_path: Path) -> None:
+    """The README's one-week replay: more than 11,000 points per series, so several requests."""
+    url, _, end = prometheus
+    args = ["replay", "prod", "--prometheus", url, "--from", str(end - WEEK), "--to", str(end)]
+    assert cli.main([*args, "--out", str(tmp_path), "--no-plot"]) == 0
     with (tmp_path / "replay.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) > 300
-    # The recorded CPU of both pods, back through prod's load model: (2 x cores x 1000 - 2 x 20) / 4.
-    t = start + GAP[1] + 600
-    expected = (2 * _cores(t - start) * 1000 - 40) / 4
+    assert len(rows) == WEEK // STEP + 1  # a 15 s sync over the whole week, none missing
+    # The recorded CPU of both pods, back through prod's load model.
+    model = cli.load_settings("prod").capacity.load
+    # The first sample is the window's start, MARGIN after the record's.
+    expected = (2 * _cores(MARGIN) * 1000 - 2 * model.cpu_millicores_baseline) / model.cpu_millicores_per_unit
     assert float(rows[0]["load"]) == pytest.approx(expected, rel=0.1)
     assert (tmp_path / "replay.md").read_text().startswith("### prod: replay")
 
 
-def test_rightsize_recommends_from_the_record_and_writes_the_stack_file(
+def test_rightsize_over_the_default_week_writes_only_the_requests(
     prometheus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, start, end = prometheus
+    settings = cli.load_settings("prod")
+    original = (cli.ROOT / "Pulumi.prod.yaml").read_text()
     shutil.copy2(cli.ROOT / "Pulumi.prod.yaml", tmp_path / "Pulumi.prod.yaml")
     monkeypatch.setattr(cli, "ROOT", tmp_path)  # the copy is written, never the repository's file
-    assert cli.main(["rightsize", "prod", "--prometheus", url, *_after_gap(start, end), "--write"]) == 0
+    before = time.time()
+    assert cli.main(["rightsize", "prod", "--prometheus", url, "--write"]) == 0  # the last 7 days
+    after = time.time()
     out = capsys.readouterr().out
-    lines = [line for line in out.splitlines() if line.startswith(("| cpu", "| memory"))]
-    window = range(GAP[1] + 600, end - start, STEP)
-    highest = max(_memory(t) for t in window)
-    peak = math.ceil(max(highest * 1.15, highest / 0.80) / MIB)  # under prod's 80 % memory target
-    assert lines[1].startswith(f"| memory | 256Mi | {peak}Mi | ")
-    cpu = int(lines[0].split("|")[3].strip().removesuffix("m"))
-    assert 0.04 / 0.7 * 1000 <= cpu <= 0.13 / 0.7 * 1000  # p95 of 0.04-0.12 cores over the 70 % target
-    assert "p95 of" in lines[0]
+    cpu_line, memory_line = (line for line in out.splitlines() if line.startswith(("| cpu", "| memory")))
+
+    # The whole week was read: more per-pod samples than one request may return per series.
+    samples = int(cpu_line.split(" per-pod samples")[0].rsplit(" ", 1)[1])
+    assert samples >= 2 * (WEEK - 3600) // STEP > 2 * recorded.MAX_POINTS
+
+    # The window starts 7 days before the call; the record ends at `end`.
+    window = range(math.ceil(after - WEEK - start), end - start + 1, STEP)
+    widest = range(math.floor(before - WEEK - start) - STEP, end - start + 1, STEP)
+    scaling, requests = settings.backend.autoscaling, settings.backend.resources.requests
+    rules = settings.capacity.rightsizing
+
+    def memory_mi(offsets: range) -> int:
+        highest = max(_memory(t) for t in offsets)
+        return math.ceil(
+            max(highest * (1 + rules.memory_headroom), highest / (scaling.target_memory_utilization / 100)) / MIB
+        )
+
+    memory_cell = memory_line.split("|")[3].strip()
+    assert memory_line.startswith(f"| memory | {requests.memory} | ")
+    assert memory_mi(window) <= int(memory_cell.removesuffix("Mi")) <= memory_mi(widest)
+
+    # CPU: the percentile of the 1-minute rates, close to that of the generated usage (the rate
+    # averages four intervals), over the target, rounded up to 10m: within one rounding step.
+    assert cpu_line.startswith(f"| cpu | {requests.cpu} | ")
+    cpu_cell = cpu_line.split("|")[3].strip()
+    p = percentile([_cores(t) for t in window], rules.cpu_percentile)
+    expected = math.ceil(p / (scaling.target_cpu_utilization / 100) * 100) * 10
+    assert abs(int(cpu_cell.removesuffix("m")) - expected) <= 10
+
+    # --write changed the line holding the requests and nothing else.
     written = (tmp_path / "Pulumi.prod.yaml").read_text()
-    assert f"requests: {{cpu: {cpu}m, memory: {peak}Mi, ephemeralStorage: 256Mi}}" in written
-    assert "# Production: the sizing of the capacity proposal." in written  # comments kept
-    assert written.index("environment: prod") < written.index("backend:")  # key order kept
-    assert cli.load_settings("prod").backend.resources.requests.memory == f"{peak}Mi"
+    changes = [line for line in difflib.ndiff(original.splitlines(), written.splitlines()) if line[:2] in {"- ", "+ "}]
+    assert len(changes) == 2, changes
+    old, new = changes[0][2:], changes[1][2:]
+    assert new == old.replace(f"cpu: {requests.cpu}", f"cpu: {cpu_cell}").replace(
+        f"memory: {requests.memory}", f"memory: {memory_cell}"
+    )
+    resources = cli.load_settings("prod").backend.resources
+    assert (resources.requests.cpu, resources.requests.memory) == (cpu_cell, memory_cell)
+    assert resources.limits == settings.backend.resources.limits
+
+
+def test_a_week_is_fetched_in_chunks_prometheus_accepts(prometheus) -> None:
+    """One request over a week is refused with Prometheus' own reason (queryRange in
+    prometheus/prometheus web/api/v1/api.go: `end.Sub(start)/step > 11000` is bad_data); a request
+    of recorded.MAX_POINTS points is accepted; the chunked query returns every 15 s point once."""
+    url, _, end = prometheus
+    query = recorded.queries(cli.load_settings("prod"))["memory"]
+    with pytest.raises(ValueError, match=r"HTTP 400\): bad_data: exceeded maximum resolution of 11,000 points"):
+        recorded._request(url, query, end - WEEK, end, STEP)
+    largest = recorded._request(url, query, end - WEEK, end - WEEK + (recorded.MAX_POINTS - 1) * STEP, STEP)
+    assert {len(s["values"]) for s in largest} == {recorded.MAX_POINTS}
+    series = recorded.query_range(url, query, end - WEEK, end)
+    assert len(series) == 2
+    for one in series:
+        times = [t for t, _ in one["values"]]
+        assert times == list(range(end - WEEK, end + 1, STEP))
+
+
+def test_prometheus_errors_are_shown_in_its_own_words(
+    prometheus, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, start, end = prometheus
+    with pytest.raises(ValueError, match=r"refused the query \(HTTP 400\): bad_data: .*parse error"):
+        recorded.query_range(url, "sum by (pod) (", start, end)
+    # Through the command: with chunks too long for Prometheus, its reason reaches the terminal.
+    monkeypatch.setattr(recorded, "MAX_POINTS", 2 * recorded.MAX_POINTS)
+    assert cli.main(["rightsize", "prod", "--prometheus", url]) == 2
+    err = capsys.readouterr().err
+    assert "exceeded maximum resolution of 11,000 points per timeseries" in err
+    assert "Bad Request" not in err
 
 
 @pytest.mark.parametrize(

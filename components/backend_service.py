@@ -63,7 +63,13 @@ class BackendService(pulumi.ComponentResource):
         # And the sync waits for the AWS side (role, key, secrets), or External Secrets backs off
         # on errors for longer than the wait for Ready allows.
         after = [*depends_on, *([secrets] if secrets else [])]
-        sync = SecretsSync("secrets", settings, after=after, opts=pulumi.ResourceOptions(parent=self))
+        sync = SecretsSync(
+            "secrets",
+            settings,
+            after=after,
+            values_ready=getattr(secrets, "values_ready", None),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         spec = manifests.deployment(settings)
         self.deployment = Deployment(
             name,

@@ -10,9 +10,14 @@ from settings.stack import StackSettings
 
 API_VERSION = "external-secrets.io/v1"
 IRSA_ROLE = "eks.amazonaws.com/role-arn"
-# pulumi-kubernetes waits for this condition before the create counts as done, so the Deployment
-# (which depends on the ExternalSecret) never rolls out before its Secret exists.
+# pulumi-kubernetes waits for this before the create or update counts as done, and the Deployment
+# depends on the ExternalSecret. `condition=Ready` is not enough: External Secrets sets Ready=True
+# with reason SecretDeleted when it synced nothing under deletionPolicy Delete (external-secrets
+# pkg/controllers/externalsecret/externalsecret_controller.go, Reconcile, `len(dataMap) == 0` ->
+# markAsDone). Only reason SecretSynced means the Secret was written (markAsDone is always
+# Ready=True). The JSONPath form is parsed by pulumi-kubernetes provider/pkg/jsonpath/jsonpath.go.
 WAIT_FOR = "pulumi.com/waitFor"
+SYNCED = 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}=SecretSynced'
 
 
 def _metadata(settings: StackSettings, name: str, annotations: dict | None = None) -> dict:
@@ -58,70 +63,60 @@ def external_secret(settings: StackSettings) -> dict:
     return {
         "apiVersion": API_VERSION,
         "kind": "ExternalSecret",
-        "metadata": _metadata(settings, secrets.target_secret_name, {WAIT_FOR: "condition=Ready"}),
+        "metadata": _metadata(settings, secrets.target_secret_name, {WAIT_FOR: SYNCED}),
         "spec": {
             "refreshInterval": secrets.refresh_interval,
             "secretStoreRef": {"name": secrets.store_name, "kind": "SecretStore"},
             "target": {
                 "name": secrets.target_secret_name,
                 "creationPolicy": "Owner",
-                # When a secret disappears from AWS: production keeps the last value in the Secret
-                # (running pods keep working); other stacks drop it. (The Secret itself belongs to
-                # the ExternalSecret: creationPolicy Owner.)
-                "deletionPolicy": "Retain" if settings.production else "Delete",
+                # An entry whose AWS secret or version is missing is skipped under Delete and Merge,
+                # and fails the whole sync under Retain (externalsecret_controller_secret.go,
+                # GetProviderSecretData: NoSecretErr and DeletionPolicy != Retain -> continue). The
+                # previous values exist only after a first rotation, so Retain would stop every
+                # sync until then. Production merges: a key whose secret disappears from AWS is
+                # removed, the Secret and its other keys stay (running pods keep their values);
+                # other stacks delete the Secret when nothing is left to sync.
+                "deletionPolicy": "Merge" if settings.production else "Delete",
             },
+            # Current and previous values in one object, so one sync writes both: two objects
+            # refreshing on their own clocks would leave pods with the new key and a stale
+            # previous one, rejecting tokens signed minutes before a rotation.
             "data": [
-                {
-                    "secretKey": secret.name,
-                    "remoteRef": {
-                        "key": secrets.secret_name(secret, settings.environment),
-                        "property": secret.property,
-                    },
-                }
-                for secret in secrets.inventory
+                *(
+                    {
+                        "secretKey": secret.name,
+                        "remoteRef": {
+                            "key": secrets.secret_name(secret, settings.environment),
+                            "property": secret.property,
+                        },
+                    }
+                    for secret in secrets.inventory
+                ),
+                *(
+                    {
+                        "secretKey": secret.name + PREVIOUS_SUFFIX,
+                        "remoteRef": {
+                            "key": secrets.secret_name(secret, settings.environment),
+                            "property": secret.property,
+                            "version": "AWSPREVIOUS",
+                        },
+                    }
+                    for secret in secrets.rotated
+                ),
             ],
         },
     }
 
 
-def previous_secret_name(settings: StackSettings) -> str:
-    return f"{settings.secrets.target_secret_name}-previous"
-
-
 def synced_secret_names(settings: StackSettings) -> list[str]:
-    """The Secrets External Secrets writes: the pods restart when either changes (Reloader)."""
-    previous = [previous_secret_name(settings)] if settings.secrets.rotated else []
-    return [settings.secrets.target_secret_name, *previous]
-
-
-def previous_external_secret(settings: StackSettings) -> dict | None:
-    """The previous version (AWSPREVIOUS) of each automatically rotated secret, so a token signed
-    just before a rotation still validates. A Secret of its own: before the first rotation there
-    is no previous version, and that must not keep the current values from syncing."""
-    secrets = settings.secrets
-    rotated = secrets.rotated
-    if not rotated:
-        return None
-    manifest = external_secret(settings)
-    manifest["metadata"] = _metadata(settings, previous_secret_name(settings))
-    manifest["spec"]["target"]["name"] = previous_secret_name(settings)
-    manifest["spec"]["data"] = [
-        {
-            "secretKey": secret.name + PREVIOUS_SUFFIX,
-            "remoteRef": {
-                "key": secrets.secret_name(secret, settings.environment),
-                "property": secret.property,
-                "version": "AWSPREVIOUS",
-            },
-        }
-        for secret in rotated
-    ]
-    return manifest
+    """The Secrets External Secrets writes: the pods restart when one changes (Reloader)."""
+    return [settings.secrets.target_secret_name]
 
 
 def secret_env(settings: StackSettings) -> list[dict]:
-    """The container's variables from the synced Secrets: one per inventory entry, and the
-    previous value of each automatically rotated one (optional: absent before a rotation)."""
+    """The container's variables from the synced Secret: one per inventory entry, and the
+    previous value of each automatically rotated one (optional: absent before a first rotation)."""
     name = settings.secrets.target_secret_name
     current = [
         {"name": secret.name, "valueFrom": {"secretKeyRef": {"name": name, "key": secret.name}}}
@@ -132,7 +127,7 @@ def secret_env(settings: StackSettings) -> list[dict]:
             "name": secret.name + PREVIOUS_SUFFIX,
             "valueFrom": {
                 "secretKeyRef": {
-                    "name": previous_secret_name(settings),
+                    "name": name,
                     "key": secret.name + PREVIOUS_SUFFIX,
                     "optional": True,
                 }

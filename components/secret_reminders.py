@@ -1,12 +1,12 @@
-"""Reminders to each secret's owners before it is due: one EventBridge Scheduler schedule per
-secret (at `lastRotated + rotationDays - reminderLeadDays`) publishing to an SNS topic encrypted with
-the secrets' key, whose subscribers come from settings. The scheduler's role may publish to that
-topic only."""
+"""Reminders to each secret's owners before it is due: one weekly EventBridge Scheduler schedule
+per secret, active from `lastRotated + rotationDays - reminderLeadDays`, publishing to an SNS topic
+encrypted with the secrets' key, whose subscribers come from settings. The scheduler's role may
+publish to that topic only."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pulumi
 from pulumi_aws.iam import Role, RolePolicy
@@ -19,6 +19,22 @@ from settings.stack import StackSettings
 
 # Mondays, 09:00 UTC.
 REMINDER_CRON = "cron(0 9 ? * MON *)"
+# EventBridge Scheduler refuses a recurring schedule whose StartDate is more than 5 minutes in the
+# past, on CreateSchedule and on UpdateSchedule, and the AWS provider re-sends start_date on every
+# update (terraform-provider-aws internal/service/scheduler/schedule.go, resourceScheduleUpdate
+# builds a whole UpdateScheduleInput). A start this close to now is left out instead: an `up` may
+# run that long after the program computed it.
+START_MARGIN = timedelta(hours=1)
+
+
+def reminder_start(reminder_day: date, now: datetime) -> str | None:
+    """The schedule's StartDate: the reminder day while it is ahead, nothing once it is near or
+    past. Without a StartDate the weekly schedule is active at once, which is what a secret that
+    is due, or overdue, needs; and no date the program sends can be in the past on a later update."""
+    start = datetime.combine(reminder_day, time(), tzinfo=UTC)
+    if start <= now + START_MARGIN:
+        return None
+    return start.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def reminder_role(name: str, settings: StackSettings, parent: pulumi.Resource) -> Role:
@@ -60,6 +76,7 @@ class SecretReminders(pulumi.ComponentResource):
             opts=child,
         )
         lead = timedelta(days=settings.secrets.reminder_lead_days)
+        now = datetime.now(UTC)
         for secret in settings.secrets.inventory:
             due = secret.last_rotated + timedelta(days=secret.rotation_days)
             # Weekly from the reminder date until `lastRotated` moves it: a one-time schedule in the
@@ -70,7 +87,7 @@ class SecretReminders(pulumi.ComponentResource):
                 description=f"Reminds the owners of {secret.name} weekly from {lead.days} days before it is due",
                 schedule_expression=REMINDER_CRON,
                 schedule_expression_timezone="UTC",
-                start_date=f"{(due - lead).isoformat()}T00:00:00Z",
+                start_date=reminder_start(due - lead, now),
                 flexible_time_window={"mode": "OFF"},
                 target={
                     "arn": topic.arn,

@@ -85,14 +85,19 @@ class RotatedSecret(pulumi.ComponentResource):
             source_arn=stored.arn,
             opts=child,
         )
-        # Not at creation: adopting a live key must not rotate it in the same `up` (pods without
-        # the previous value would reject every token). The first rotation follows the schedule.
-        SecretRotation(
+        # A new secret is rotated at creation: that gives it its first value, so a new stack's
+        # first `up` can sync it. An adopted one is not: rotating a live key in the same `up` would
+        # leave every pod not yet holding the previous value rejecting tokens; it follows the
+        # schedule (counted from its last rotation, so an overdue key rotates in the next window).
+        # Changing this input alone never starts a rotation (terraform-provider-aws
+        # internal/service/secretsmanager/secret_rotation.go: Update calls RotateSecret only when
+        # the function, the rules or rotation_enabled change).
+        self.rotation = SecretRotation(
             name,
             secret_id=stored.id,
             rotation_lambda_arn=function.arn,
             rotation_rules={"automatically_after_days": secret.rotation_days},
-            rotate_immediately=False,
+            rotate_immediately=secret.import_arn is None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission, policy]),
         )
         self.register_outputs({"function": function_name})

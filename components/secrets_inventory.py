@@ -15,6 +15,7 @@ from pulumi_aws.secretsmanager import Secret
 from components import aws_policies
 from components.secret_reminders import SecretReminders, reminder_role
 from components.secret_rotation import RotatedSecret, rotation_role
+from components.secret_values import ValueGate
 from settings.aws import days_overdue
 from settings.stack import StackSettings
 
@@ -94,8 +95,9 @@ class SecretsInventory(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        first_values = {}
         for secret in aws_policies.rotated(settings):
-            RotatedSecret(
+            rotated = RotatedSecret(
                 f"{name}-{aws_policies.slug(secret.name)}",
                 settings,
                 secret=secret,
@@ -104,6 +106,10 @@ class SecretsInventory(pulumi.ComponentResource):
                 role=rotation_roles[secret.name],
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            first_values[secret.name] = rotated.rotation
+        # What the ExternalSecret waits for: every secret holds a value (or `up` stops here, before
+        # the cluster changes, naming the secrets to fill).
+        self.values_ready = ValueGate(settings, self).ready(self.secrets, first_values)
         SecretReminders(
             f"{name}-reminders", settings, key=self.key, role=reminders_role, opts=pulumi.ResourceOptions(parent=self)
         )

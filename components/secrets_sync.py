@@ -10,13 +10,25 @@ from pulumi_kubernetes.core.v1 import ServiceAccount
 from components import external_secrets
 from settings.stack import StackSettings
 
+# How long `up` waits for the first sync of a change. With every value present (the gate) External
+# Secrets syncs within seconds of the change (it reconciles on a generation change whatever its
+# refreshInterval: externalsecret_controller.go, shouldEnqueueExternalSecretUpdate); what remains
+# is an access problem (role, key policy), which waiting does not cure. pulumi-kubernetes would wait
+# 10 minutes and does not fail early on a failed condition (provider/pkg/await/await.go).
+SYNC_TIMEOUT = "3m"
+
 
 class SecretsSync(pulumi.ComponentResource):
     """Reader ServiceAccount (IRSA), SecretStore and ExternalSecret; ``external_secret`` is what
     the Deployment waits for."""
 
     def __init__(
-        self, name: str, settings: StackSettings, after: list | None = None, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        settings: StackSettings,
+        after: list | None = None,
+        values_ready: pulumi.Output | None = None,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("reconciliation:secrets:SecretsSync", name, None, opts)
         after = after or []  # the Namespace, when the stack creates it
@@ -29,19 +41,24 @@ class SecretsSync(pulumi.ComponentResource):
             opts=child,
         )
         store = self._custom(name, external_secrets.secret_store(settings), [*after, reader])
-        self.external_secret = self._custom(name, external_secrets.external_secret(settings), [*after, store])
-        previous = external_secrets.previous_external_secret(settings)
-        if previous is not None:
-            # Not waited for: it is not Ready until the first rotation has made a previous version.
-            self._custom(f"{name}-previous", previous, [*after, store])
+        # Not before every AWS secret holds a value: the gate raises, naming the empty ones.
+        gate = [values_ready.apply(lambda _: store)] if values_ready is not None else []
+        self.external_secret = self._custom(
+            name,
+            external_secrets.external_secret(settings),
+            [*after, store, *gate],
+            timeouts=pulumi.CustomTimeouts(create=SYNC_TIMEOUT, update=SYNC_TIMEOUT),
+        )
         self.register_outputs({"targetSecret": settings.secrets.target_secret_name})
 
-    def _custom(self, name: str, manifest: dict, depends_on: list) -> CustomResource:
+    def _custom(
+        self, name: str, manifest: dict, depends_on: list, timeouts: pulumi.CustomTimeouts | None = None
+    ) -> CustomResource:
         return CustomResource(
             name,
             api_version=manifest["apiVersion"],
             kind=manifest["kind"],
             metadata=manifest["metadata"],
             spec=manifest["spec"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, custom_timeouts=timeouts),
         )

@@ -98,14 +98,14 @@ class _Mocks(pulumi_mocks.Mocks):
         return "", {}
 
     def call(self, args: pulumi_mocks.MockCallArgs):
-        return {}, None
+        return {}, []
 
 
 class _Monitor(pulumi_mocks.MockMonitor):
     """The SDK's mock monitor, also recording parent, provider and options of each resource."""
 
-    def __init__(self) -> None:
-        super().__init__(_Mocks())
+    def __init__(self, mocks: _Mocks | None = None) -> None:
+        super().__init__(mocks or _Mocks())
         self.registrations: list[Registration] = []
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
@@ -180,12 +180,18 @@ class StackRun:
         config: dict[str, str] | None = None,
         secret_keys: list[str] | None = None,
         environ: dict[str, str] | None = None,
+        *,
+        mocks: _Mocks | None = None,
+        preview: bool = True,
     ):
+        """``mocks`` answer registrations and invokes (default: preview semantics, nothing known
+        after apply); ``preview=False`` runs the program as `pulumi up` does (offline/emulator.py)."""
         if config is None:
             config, secret_keys = stack_config(stack)
         self.stack, self.config, self.secret_keys = stack, config, secret_keys or []
         self.environ = environ or {}
-        self.monitor = _Monitor()
+        self.preview = preview
+        self.monitor = _Monitor(mocks)
         self.registrations = self.monitor.registrations
 
     def execute(self) -> RunResult:
@@ -201,7 +207,12 @@ class StackRun:
         pulumi.runtime.set_all_config(self.config, self.secret_keys)
         warnings = _Warnings()
         pulumi.runtime.set_mocks(
-            self.monitor.mocks, project=PROJECT, stack=self.stack, preview=True, monitor=self.monitor, logger=warnings
+            self.monitor.mocks,
+            project=PROJECT,
+            stack=self.stack,
+            preview=self.preview,
+            monitor=self.monitor,
+            logger=warnings,
         )
 
         namespace: dict = {}

@@ -71,7 +71,7 @@ def test_manual_secrets_get_no_rotation_function() -> None:
 
 
 def test_owners_are_reminded_before_each_secret_is_due(result: RunResult, settings) -> None:
-    from datetime import timedelta
+    from datetime import UTC, datetime, timedelta
 
     topic = result.one("aws:sns/topic:Topic")
     assert topic.inputs["name"] == f"reconciliation-{settings.environment}-secret-reminders"
@@ -83,13 +83,20 @@ def test_owners_are_reminded_before_each_secret_is_due(result: RunResult, settin
         due = secret.last_rotated + timedelta(days=secret.rotation_days)
         remind = due - timedelta(days=settings.secrets.reminder_lead_days)
         schedule = schedules[f"reconciliation-{settings.environment}-remind-{secret.name.lower().replace('_', '-')}"]
-        # Weekly from the reminder date, so an overdue secret keeps being reminded (and AWS never
-        # sees a one-time date in the past).
+        # Weekly from the reminder date, so an overdue secret keeps being reminded. A reminder day
+        # already reached (or within the hour) is no StartDate at all: AWS refuses one in the past.
         assert schedule["scheduleExpression"] == "cron(0 9 ? * MON *)"
-        assert schedule["startDate"] == f"{remind.isoformat()}T00:00:00Z"
+        start = datetime(remind.year, remind.month, remind.day, tzinfo=UTC)
+        if start > datetime.now(UTC) + timedelta(hours=1):
+            assert schedule["startDate"] == f"{remind.isoformat()}T00:00:00Z"
+        else:
+            assert "startDate" not in schedule
         message = schedule["target"]["input"]
         assert message.startswith(f"{secret.name} (")
         assert due.isoformat() in message
+        # Manual secrets are rotated by people (their runbook), automated ones by the function.
+        action = "rotated automatically" if secret.automation == "automated" else "Rotate it with its runbook"
+        assert action in message
     policy = aws_policies.reminder_policy(settings, "arn:aws:kms:eu-west-1:111122223333:key/abc")
     assert identity_policy_problems(policy) == []
     assert policy["Statement"][0]["Resource"] == [aws_policies.reminder_topic_arn(settings)]
@@ -116,3 +123,23 @@ def test_the_rotation_logs_are_kept_for_a_set_time(result: RunResult, settings) 
     assert logs.inputs["name"] == f"/aws/lambda/{function.inputs['name']}"
     assert logs.inputs["retentionInDays"] == settings.secrets.log_retention_days
     assert logs.urn in function.depends_on  # the group exists before Lambda would create one that never expires
+
+
+def test_reminder_dates_are_never_in_the_past_whatever_the_day() -> None:
+    """EventBridge Scheduler refuses a recurring schedule's StartDate earlier than 5 minutes ago on
+    create and update (moto/scheduler/models.py, Schedule._validate_start_date, says the same), and
+    the AWS provider re-sends start_date on every update: whatever the clock says, the program
+    sends a future reminder day or none."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from components.secret_reminders import START_MARGIN, reminder_start
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert reminder_start(date(2026, 12, 3), now) == "2026-12-03T00:00:00Z"
+    assert reminder_start(date(2026, 12, 2), now) == "2026-12-02T00:00:00Z"  # 12 h ahead
+    assert reminder_start(date(2026, 12, 1), now) is None  # today's midnight: past
+    assert reminder_start(date(2025, 1, 1), now) is None  # long overdue
+    # The margin's edge, both sides: exactly the margin ahead is too close.
+    midnight = datetime(2026, 12, 2, tzinfo=UTC)
+    assert reminder_start(date(2026, 12, 2), midnight - START_MARGIN) is None
+    assert reminder_start(date(2026, 12, 2), midnight - START_MARGIN - timedelta(seconds=1)) is not None

@@ -40,7 +40,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pulumi.runtime import mocks as pulumi_mocks
@@ -149,6 +149,18 @@ class Emulator:
             "AccessKeyId": role.access_key_id,
             "SecretAccessKey": role.secret_access_key,
             "SessionToken": role.session_token,
+        }
+
+    def schedule_starts(self) -> dict[str, datetime | None]:
+        """Each schedule's StartDate as the emulator holds it (read from its store: moto's
+        signature check refuses the scheduler's GET requests)."""
+        from moto.scheduler.models import scheduler_backends
+
+        groups = scheduler_backends[self.account][self.region].schedule_groups
+        return {
+            name: None if schedule.start_date is None else datetime.fromtimestamp(float(schedule.start_date), UTC)
+            for group in groups.values()
+            for name, schedule in group.schedules.items()
         }
 
     def seed_adopted_secrets(self) -> None:
@@ -601,7 +613,19 @@ def _patched(em: Emulator) -> Iterator[None]:  # noqa: PLR0915 (one patch per mo
         if secret is not None and not secret.versions:
             token = kwargs.get("client_request_token") or str(uuid.uuid4())
             secret.versions[token] = {"createdate": 0, "version_id": token, "version_stages": ["AWSPENDING"]}
-        return original_rotate(backend, secret_id, *args, **kwargs)
+        if secret is not None and not kwargs.get("rotation_lambda_arn"):
+            # A rotation now (the console's "Rotate immediately"): AWS keeps the configured function.
+            kwargs["rotation_lambda_arn"] = secret.rotation_lambda_arn or None
+        answer = original_rotate(backend, secret_id, *args, **kwargs)
+        # When the rotation is over, Secrets Manager takes AWSPENDING off; the configuration check's
+        # AWSPENDING version is removed (RotateSecret, RotateImmediately). moto keeps both.
+        secret = backend.secrets[secret_id]
+        for version_id, version in list(secret.versions.items()):
+            if "AWSPENDING" in version["version_stages"]:
+                version["version_stages"].remove("AWSPENDING")
+                if not version["version_stages"]:
+                    del secret.versions[version_id]
+        return answer
 
     original_stage = SecretsManagerBackend.update_secret_version_stage
 
@@ -688,10 +712,19 @@ def _run_rotation_function(handler: str, variables: dict[str, str], event: dict,
 WEEK = 7
 
 
-def rehearse(stack: str, at: datetime, settings=None, config=None, secret_keys=None) -> list[Phase]:
+def rehearse(
+    stack: str,
+    at: datetime,
+    *,
+    settings=None,
+    config=None,
+    secret_keys=None,
+    then: Callable[[Emulator], None] | None = None,
+) -> list[Phase]:
     """The first `up` of the stack at ``at`` against an empty account (adopted secrets existing,
     with values set by hand), the owners' put-secret-value where it stopped on empty secrets, the
-    `up` after it, and the same program a week later (every resource's update call)."""
+    `up` after it, and the same program a week later (every resource's update call). ``then``
+    runs against the emulator afterwards, the clock still a week on (the tests' IAM checks)."""
     import time_machine
 
     from components import secret_values
@@ -720,7 +753,10 @@ def rehearse(stack: str, at: datetime, settings=None, config=None, secret_keys=N
                 return phases
         elif first.error:
             return phases
-        up("a week later (updates)", at + timedelta(days=WEEK))
+        later = up("a week later (updates)", at + timedelta(days=WEEK))
+        if then is not None and not later.error:
+            with time_machine.travel(later.at, tick=True):
+                then(emulator)
     return phases
 
 

@@ -1,0 +1,152 @@
+"""Every stack's AWS side against an AWS API emulator (moto's mock_aws, offline/emulator.py): the
+first `up`, the owners' values, the `up` after them and the updates a week later, with the clock
+today, in a month and in 13 months. Whatever the emulator refuses fails the test with AWS's words.
+
+IAM is evaluated as AWS does for requests signed with a role's credentials: the rotation function
+runs its four steps with its own role's, External Secrets reads with the reader role's."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from components import aws_policies
+from offline.emulator import ADOPTED_VALUE, Emulator, rehearse
+from settings.stack import StackSettings
+
+DAYS = {"today": 0, "in a month": 30, "in 13 months": 395}
+
+
+def _without_a_value(settings: StackSettings) -> list[str]:
+    """What a first `up` must stop on: manual secrets the stack creates (adopted ones hold values)."""
+    return [s.name for s in settings.secrets.inventory if s.automation == "manual" and s.import_arn is None]
+
+
+def _read_everything_as_the_reader(settings: StackSettings, emulator: Emulator) -> dict[str, str]:
+    """What External Secrets does with the reader role: each entry of the ExternalSecret."""
+    reader = emulator.client("secretsmanager", emulator.role_credentials(aws_policies.reader_role_arn(settings)))
+    read = {}
+    for secret in settings.secrets.inventory:
+        name = settings.secrets.secret_name(secret, settings.environment)
+        read[secret.name] = json.loads(reader.get_secret_value(SecretId=name)["SecretString"])[secret.property]
+    return read
+
+
+@pytest.mark.parametrize("when", DAYS)
+def test_every_stack_deploys_and_updates_against_the_emulator(stack: str, settings: StackSettings, when: str) -> None:
+    """terraform-provider-aws internal/service/scheduler/schedule.go re-sends start_date on every
+    update; EventBridge Scheduler refuses one more than 5 minutes in the past (moto enforces it on
+    create, offline/emulator.py on update too). Nothing may be refused, whatever the day."""
+    at = datetime.now(UTC) + timedelta(days=DAYS[when])
+    checks: dict = {}
+
+    def afterwards(emulator: Emulator) -> None:
+        checks["starts"] = list(emulator.schedule_starts().values())
+        checks["read"] = _read_everything_as_the_reader(settings, emulator)
+        for secret in settings.secrets.rotated:  # a scheduled rotation, as Secrets Manager runs it
+            name = settings.secrets.secret_name(secret, settings.environment)
+            emulator.client("secretsmanager").rotate_secret(SecretId=name, RotateImmediately=True)
+            reader = emulator.client(
+                "secretsmanager", emulator.role_credentials(aws_policies.reader_role_arn(settings))
+            )
+            values = [
+                json.loads(reader.get_secret_value(SecretId=name, VersionStage=stage)["SecretString"])[secret.property]
+                for stage in ("AWSCURRENT", "AWSPREVIOUS")
+            ]
+            checks.setdefault("rotated", {})[secret.name] = values
+
+    phases = rehearse(stack, at, settings=settings, then=afterwards)
+    refused = [f"{p.label}: {s.type} {s.name}: {s.message}" for p in phases for s in p.refused]
+    assert refused == []
+    first, *_, last = phases
+    assert last.label == "a week later (updates)"
+    assert last.error == ""
+    empty = _without_a_value(settings)
+    if empty:
+        # The first `up` stops before the cluster, naming each empty secret and its command.
+        assert first.error.splitlines()[0].endswith("Give each its value, then run `pulumi up` again:")
+        named = [line.split(" (")[0].strip(" -") for line in first.error.splitlines()[1:]]
+        assert named == empty
+        assert all("aws secretsmanager put-secret-value" in line for line in first.error.splitlines()[1:])
+    else:
+        assert first.error == ""
+    # A week later every AWS resource got its update call, and the emulator took each.
+    updates = {(s.type, s.name) for s in last.steps if s.action == "update"}
+    created = {(s.type, s.name) for p in phases[:-1] for s in p.steps if s.action in ("create", "import")}
+    assert updates == created
+    # No date the program sent is in the past at the time of the updates.
+    assert len(checks["starts"]) == len(settings.secrets.inventory)
+    assert all(start is None or start > at + timedelta(days=7) for start in checks["starts"])
+    assert set(checks["read"]) == {s.name for s in settings.secrets.inventory}
+    # Adopted secrets keep the values people set (imported, updated in place, never rotated at
+    # set-up: RotateImmediately false runs only testSecret, with the function's own role).
+    for secret in settings.secrets.inventory:
+        if secret.import_arn is not None:
+            assert checks["read"][secret.name].startswith(ADOPTED_VALUE)
+    # After a rotation (the four steps with the rotation role's credentials) the reader gets the
+    # new value, at least 64 characters, and the one before it as AWSPREVIOUS.
+    for secret in settings.secrets.rotated:
+        current, previous = checks["rotated"][secret.name]
+        assert previous == checks["read"][secret.name]
+        assert current != previous
+        assert len(current) >= 64
+
+
+def test_a_rotation_role_without_a_permission_is_refused_at_that_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without UpdateSecretVersionStage the rotation fails at finishSecret, as AWS would refuse it:
+    the emulator evaluates the role's policy (moto.iam.access_control, with the `?` wildcard and the
+    secret's ARN as resource patched in offline/emulator.py)."""
+    original = aws_policies.rotation_policy
+
+    def without_stage_moves(settings, secret, key_arn):
+        document = original(settings, secret, key_arn)
+        actions = document["Statement"][0]["Action"]
+        document["Statement"][0]["Action"] = [a for a in actions if a != "secretsmanager:UpdateSecretVersionStage"]
+        return document
+
+    monkeypatch.setattr(aws_policies, "rotation_policy", without_stage_moves)
+    phases = rehearse("dev", datetime.now(UTC))
+    refused = [s for p in phases for s in p.refused]
+    assert [(s.type, s.action) for s in refused] == [("aws:secretsmanager/secretRotation:SecretRotation", "create")]
+    assert "UpdateSecretVersionStage" in refused[0].message
+    assert "AccessDenied" in refused[0].message
+
+
+def test_a_reader_policy_missing_a_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader's policy names each secret by `<name>-??????` (the suffix Secrets Manager adds):
+    drop one and External Secrets' read of it is refused."""
+    original = aws_policies.read_secrets_policy
+
+    def without_the_last(settings):
+        document = original(settings)
+        document["Statement"][0]["Resource"] = document["Statement"][0]["Resource"][:-1]
+        return document
+
+    from capacity.__main__ import load_settings
+
+    settings = load_settings("dev")
+    monkeypatch.setattr(aws_policies, "read_secrets_policy", without_the_last)
+    errors: list[str] = []
+
+    def afterwards(emulator: Emulator) -> None:
+        try:
+            _read_everything_as_the_reader(settings, emulator)
+        except Exception as error:
+            errors.append(str(error))
+
+    rehearse("dev", datetime.now(UTC), settings=settings, then=afterwards)
+    assert len(errors) == 1
+    assert "AccessDenied" in errors[0]
+
+
+def test_the_old_reminder_start_date_is_refused_by_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The defect this suite must see: a StartDate of `lastRotated + rotationDays - lead` for an
+    overdue secret. The emulator refuses it with AWS's message; the program never sends it."""
+    from components import secret_reminders
+
+    monkeypatch.setattr(secret_reminders, "reminder_start", lambda day, now: f"{day.isoformat()}T00:00:00Z")
+    phases = rehearse("prod", datetime.now(UTC))
+    messages = {s.message for p in phases for s in p.refused}
+    assert messages == {"ValidationException: The StartDate you specify cannot be earlier than 5 minutes ago."}

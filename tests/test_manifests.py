@@ -6,6 +6,7 @@ import pytest
 from helpers import validated
 
 from components import manifests, pod
+from offline.harness import PROJECT, stack_document
 from settings.objects import KINDS
 from settings.stack import StackSettings
 
@@ -44,10 +45,12 @@ def test_every_builder_returns_a_complete_manifest(builder, api_version: str, ki
 
 
 def test_selector_is_a_stable_subset_of_the_labels() -> None:
-    before, after = _settings("prod"), _settings("prod", {"backend.image.tag": "2.0.0"})
+    tag = stack_document("prod")[f"{PROJECT}:backend"]["image"]["tag"]  # as the file says
+    release = f"{tag}-next"
+    before, after = _settings("prod"), _settings("prod", {"backend.image.tag": release})
     assert manifests.selector(before) == manifests.selector(after)  # a release never changes the selector
-    assert manifests.labels(before)["app.kubernetes.io/version"] == "1.4.2"
-    assert manifests.labels(after)["app.kubernetes.io/version"] == "2.0.0"
+    assert manifests.labels(before)["app.kubernetes.io/version"] == tag
+    assert manifests.labels(after)["app.kubernetes.io/version"] == release
     assert manifests.selector(before).items() <= manifests.labels(before).items()
 
 
@@ -63,13 +66,19 @@ def test_prestop_hook_is_omitted_when_sleep_is_zero() -> None:
 
 def test_without_plain_env_only_the_secrets_are_in_the_environment() -> None:
     env = pod.container(_settings("dev", {"backend.env": {}}))["env"]
-    assert [variable["name"] for variable in env] == ["JWT_SECRET", "DATABASE_PASSWORD", "JWT_SECRET_PREVIOUS"]
-    # The previous value exists only after a first rotation: optional, from a Secret of its own.
-    assert env[2]["valueFrom"]["secretKeyRef"] == {
-        "name": "reconciliation-secrets-previous",
-        "key": "JWT_SECRET_PREVIOUS",
-        "optional": True,
-    }
+    # The inventory's names in order, then each automated secret's previous value, from the parsed file.
+    inventory = stack_document("dev")[f"{PROJECT}:secrets"]["inventory"]
+    automated = [entry["name"] for entry in inventory if entry["automation"] == "automated"]
+    previous = [f"{name}_PREVIOUS" for name in automated]
+    assert previous  # dev rotates at least one secret automatically, or the checks below prove nothing
+    assert [variable["name"] for variable in env] == [entry["name"] for entry in inventory] + previous
+    # The previous value exists only after a first rotation: optional, in the one synced Secret.
+    for variable in env[len(inventory) :]:
+        assert variable["valueFrom"]["secretKeyRef"] == {
+            "name": "reconciliation-secrets",  # the program's default (settings.aws target_secret_name)
+            "key": variable["name"],
+            "optional": True,
+        }
     assert all("value" not in variable for variable in env)  # never a secret value in a manifest
 
 
@@ -91,14 +100,14 @@ def test_checkov_skips_follow_the_image_pinning() -> None:
     assert annotations == {
         "checkov.io/skip1": skips[0],
         "checkov.io/skip2": skips[1],
-        # Both synced Secrets: a rotation changes the current and, later, the previous value.
-        "secret.reloader.stakater.com/reload": "reconciliation-secrets,reconciliation-secrets-previous",
+        # The one synced Secret: a rotation changes the current and the previous value in one sync.
+        "secret.reloader.stakater.com/reload": "reconciliation-secrets",
     }
 
 
 def test_budget_carries_only_the_field_that_is_set() -> None:
     spec = manifests.pod_disruption_budget(_settings("dev"))["spec"]
-    assert spec["maxUnavailable"] == 1
+    assert spec["maxUnavailable"] == stack_document("dev")[f"{PROJECT}:backend"]["disruptionBudget"]["maxUnavailable"]
     assert "minAvailable" not in spec
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from helpers import changed, required_tool, validated
+from helpers import changed, required_tool, reserved, validated
 
 from offline import documents, render
-from offline.harness import ROOT, RunResult, run_stack, stack_names
+from offline.harness import PROJECT, ROOT, RunResult, run_stack, stack_names
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,6 @@ APPLY_ORDER = [
     "Deployment",
     "HorizontalPodAutoscaler",
     # Custom resources come after every kind Helm knows, by kind.
-    "ExternalSecret",
     "ExternalSecret",
     "SecretStore",
 ]
@@ -279,9 +280,13 @@ def test_render_refuses_a_folder_it_did_not_write(tmp_path: Path, capsys: pytest
 
 def test_stack_files_are_read_as_pulumi_reads_them(tmp_path: Path) -> None:
     # YAML 1.2 like Pulumi: a date-like tag stays text, a number where a quantity is expected is that
-    # quantity (as Kubernetes reads `cpu: 0.5`), and a duplicate key is an error.
-    text = (ROOT / "Pulumi.dev.yaml").read_text().replace('tag: "1.4.2"', "tag: 2024-01-02")
-    text = text.replace("limits: {cpu: 250m,", "limits: {cpu: 0.5,")
+    # quantity (as Kubernetes reads `cpu: 0.5`), and a duplicate key is an error. The file is the
+    # parsed dev stack with those two values changed; PyYAML writes a date and a float unquoted,
+    # so the file holds `tag: 2024-01-02` and `cpu: 0.5` as plain scalars, whatever dev says today.
+    document = changed("dev", {"backend.image.tag": date(2024, 1, 2), "backend.resources.limits.cpu": 0.5})
+    text = yaml.safe_dump({"config": document})
+    assert "tag: 2024-01-02\n" in text  # plain scalars, as the test means them
+    assert "cpu: 0.5\n" in text
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(text)
     assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 0
@@ -289,7 +294,8 @@ def test_stack_files_are_read_as_pulumi_reads_them(tmp_path: Path) -> None:
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["image"].endswith(":2024-01-02")
     assert container["resources"]["limits"]["cpu"] == "0.5"
-    stack_file.write_text(text + "  reconciliation-platform:production: true\n")
+    assert f"{PROJECT}:production" in document  # the appended line below repeats a key
+    stack_file.write_text(text + f"  {PROJECT}:production: true\n")
     assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out2")]) == 2
 
 
@@ -304,30 +310,60 @@ def test_a_secret_stack_output_is_never_written_in_clear(tmp_path: Path) -> None
     assert "hunter2" not in "".join(p.read_text(encoding="utf-8") for p in tmp_path.rglob("*") if p.is_file())
 
 
+def _schedule_rows(stack: str) -> list[tuple[str, Any]]:
+    """Each inventory secret's schedule row, computed here from the parsed stack file: (row, secret)."""
+    settings = validated(stack)[0]
+    lead = settings.secrets.reminder_lead_days  # a code default (7) unless the stack file sets it
+    rows = []
+    for secret in settings.secrets.inventory:
+        due = secret.last_rotated + timedelta(days=secret.rotation_days)
+        # The default Secrets Manager name, reconciliation/<stack>/<NAME>, is the program's (settings.aws).
+        name = secret.secret_name or f"reconciliation/{stack}/{secret.name}"
+        row = (
+            f"| {secret.name} | `{name}` | {secret.rotation_days} days | {secret.last_rotated.isoformat()} | "
+            f"{due.isoformat()} | {(due - timedelta(days=lead)).isoformat()} | {secret.owner} |"
+        )
+        rows.append((row, secret))
+    return rows
+
+
 def test_the_committed_rotation_policy_is_generated_from_the_stack_files(capsys) -> None:
     from offline import rotation_policy
 
     assert rotation_policy.main(["--check"]) == 0, "run ./tasks.sh docs"
     text = rotation_policy.OUT.read_text()
-    row = "| JWT_SECRET | `reconciliation/jwt-secret` | 90 days | 2025-01-01 | 2025-04-01 | 2025-03-25 | Security |"
-    assert row in text
-    assert "#### STRIPE_SECRET_KEY (prod)" in text  # a runbook per manual secret
-    assert "#### JWT_SECRET" not in text  # the automated one is rotated by its function
+    for stack in stack_names():
+        schedule = text.split(f"## Schedule: {stack}\n\n", 1)[1].split("\n\n", 1)[0]
+        rows = _schedule_rows(stack)
+        assert len(schedule.splitlines()) == 2 + len(rows)  # header, rule, one row per secret
+        for row, secret in rows:
+            assert row in schedule
+            # A runbook per manual secret; the automated ones are rotated by their function.
+            assert (f"#### {secret.name} ({stack})" in text) is (secret.automation == "manual")
 
 
 def test_a_stale_rotation_policy_fails_the_check(tmp_path, monkeypatch, capsys) -> None:
     from offline import rotation_policy
 
     stale = tmp_path / "POLICY.md"
-    stale.write_text(rotation_policy.render().replace("2025-04-01", "2025-04-02"))
+    current = rotation_policy.render()
+    row, _ = _schedule_rows("prod")[0]
+    assert row in current
+    stale.write_text(current.replace(row, row.replace("| Security |", "| Someone else |").replace(" days |", " day |")))
+    assert stale.read_text() != current
     monkeypatch.setattr(rotation_policy, "OUT", stale)
     assert rotation_policy.main(["--check"]) == 1
     assert "is stale: run ./tasks.sh docs" in capsys.readouterr().err
 
 
-def test_the_summary_shows_what_the_stack_reserves_and_costs(rendered: Path) -> None:
-    summary = (rendered / "prod" / "summary.txt").read_text(encoding="utf-8")
-    assert "Capacity (requests reserved):\n    at min (2 replicas): 0.4 CPU cores, 0.5 GiB memory" in summary
-    assert "    monthly cost: $13.48 to $67.42 (requests at the stack's unit prices)\n" in summary
-    plan = json.loads((rendered / "prod" / "plan.json").read_text(encoding="utf-8"))
-    assert plan["capacity"]["max"]["monthlyUsd"] == 67.42
+def test_the_summary_shows_what_the_stack_reserves_and_costs(rendered: Path, stack: str) -> None:
+    settings = validated(stack)[0]
+    summary = (rendered / stack / "summary.txt").read_text(encoding="utf-8")
+    low, high = (reserved(settings, bound) for bound in ("min", "max"))
+    floor = settings.backend.autoscaling.min_replicas
+    pods = f"{floor} replica{'s' if floor != 1 else ''}"
+    assert f"Capacity (requests reserved):\n    at min ({pods}): {low['cpuCores']:g} CPU cores, " in summary
+    assert f" {low['memoryGib']:g} GiB memory" in summary
+    assert f"    monthly cost: ${low['monthlyUsd']:,.2f} to ${high['monthlyUsd']:,.2f} (requests at the" in summary
+    plan = json.loads((rendered / stack / "plan.json").read_text(encoding="utf-8"))
+    assert plan["capacity"]["max"]["monthlyUsd"] == high["monthlyUsd"]

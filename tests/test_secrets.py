@@ -28,11 +28,16 @@ def _external_secret(result: RunResult, name: str = "reconciliation-secrets"):
 
 
 def test_automatically_rotated_secrets_also_sync_their_previous_version(result: RunResult, settings) -> None:
-    previous = _external_secret(result, "reconciliation-secrets-previous").inputs
+    """In the same ExternalSecret as the current values, so one sync writes both: two objects
+    refreshing on their own clocks would pair a new key with a stale previous one."""
+    data = _external_secret(result).inputs["spec"]["data"]
     rotated = [s for s in settings.secrets.inventory if s.automation == "automated"]
-    assert [entry["secretKey"] for entry in previous["spec"]["data"]] == [f"{s.name}_PREVIOUS" for s in rotated]
-    assert all(entry["remoteRef"]["version"] == "AWSPREVIOUS" for entry in previous["spec"]["data"])
-    assert "annotations" not in previous["metadata"]  # not waited for: absent until a first rotation
+    previous = [entry for entry in data if entry["remoteRef"].get("version") == "AWSPREVIOUS"]
+    assert [entry["secretKey"] for entry in previous] == [f"{s.name}_PREVIOUS" for s in rotated]
+    assert [entry["secretKey"] for entry in data if entry not in previous] == [
+        s.name for s in settings.secrets.inventory
+    ]
+    assert len(result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")) == 1
 
 
 def identity_policy_problems(document: dict) -> list[str]:
@@ -169,7 +174,9 @@ def test_prod_adopts_the_platforms_existing_secrets() -> None:
     external = _external_secret(result).inputs["spec"]
     jwt = next(entry for entry in external["data"] if entry["secretKey"] == "JWT_SECRET")
     assert jwt["remoteRef"] == {"key": "reconciliation/jwt-secret", "property": "value"}  # as the platform reads it
-    assert external["target"]["deletionPolicy"] == "Retain"
+    # A missing AWSPREVIOUS (before a first rotation) is skipped, never a failed sync; a key whose
+    # secret disappears from AWS is dropped while the Secret and its other keys stay.
+    assert external["target"]["deletionPolicy"] == "Merge"
 
 
 def test_the_cluster_side_reads_through_the_reader_only(result: RunResult, settings: StackSettings) -> None:
@@ -181,7 +188,11 @@ def test_the_cluster_side_reads_through_the_reader_only(result: RunResult, setti
         "jwt": {"serviceAccountRef": {"name": settings.secrets.reader_service_account}}
     }
     external = _external_secret(result)
-    assert external.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
+    # Synced, not just Ready: External Secrets is Ready with reason SecretDeleted after an empty sync
+    # (external-secrets pkg/controllers/externalsecret/externalsecret_controller.go, markAsDone).
+    assert external.inputs["metadata"]["annotations"] == {
+        "pulumi.com/waitFor": 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}=SecretSynced'
+    }
     assert external.inputs["spec"]["refreshInterval"] == settings.secrets.refresh_interval
     deployment = result.one("kubernetes:apps/v1:Deployment")
     assert external.urn in deployment.depends_on  # no rollout before the Secret exists

@@ -110,9 +110,12 @@ def test_production_names_who_gets_the_reminders() -> None:
     ]
 
 
-def test_setting_up_rotation_never_rotates_the_adopted_key_at_once(result: RunResult) -> None:
+def test_setting_up_rotation_never_rotates_the_adopted_key_at_once(result: RunResult, settings) -> None:
+    """An adopted key rotates on its schedule, never in the `up` that adopts it; a new secret is
+    rotated at creation, which gives it its first value (tests/test_aws_emulator.py runs both)."""
+    (rotated,) = settings.secrets.rotated
     (schedule,) = result.by_type("aws:secretsmanager/secretRotation:SecretRotation")
-    assert schedule.inputs["rotateImmediately"] is False
+    assert schedule.inputs["rotateImmediately"] is (rotated.import_arn is None)
     policy = next(r for r in result.by_type("aws:iam/rolePolicy:RolePolicy") if "RotatedSecret" in r.parent)
     assert policy.urn in schedule.depends_on  # never invoked before it may read the secret
 

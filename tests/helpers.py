@@ -79,3 +79,26 @@ def problems(run: StackRun) -> list[str]:
     # Rejected before the provider or any other resource was registered.
     assert run.registrations == []
     return [line[4:] for line in lines]
+
+
+GIB = 1024**3
+HOURS_PER_MONTH = 730  # 365 x 24 / 12, as capacity/cost.py prices a month
+
+
+def reserved(settings: Any, bound: str) -> dict:
+    """What the stack reserves at the autoscaler's ``bound`` ("min" or "max"), restated here from the
+    settings (requests x replicas, priced per month) so cost tests do not call capacity/cost.py."""
+    from settings.quantity import parse_quantity
+
+    requests, prices = settings.backend.resources.requests, settings.capacity.prices
+    replicas = getattr(settings.backend.autoscaling, f"{bound}_replicas")
+    cpu = float(parse_quantity(requests.cpu))
+    memory = float(parse_quantity(requests.memory)) / GIB
+    storage = float(parse_quantity(requests.ephemeral_storage)) / GIB
+    hourly = cpu * prices.cpu_core_hour + memory * prices.memory_gib_hour + storage * prices.ephemeral_storage_gib_hour
+    return {
+        "replicas": replicas,
+        "cpuCores": round(cpu * replicas, 4),
+        "memoryGib": round(memory * replicas, 4),
+        "monthlyUsd": round(hourly * replicas * HOURS_PER_MONTH, 2),
+    }

@@ -4,12 +4,15 @@ as a replacement, and two stacks compare side by side."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from helpers import changed, reserved, validated
 
 from offline import diff
 from offline.harness import ROOT
@@ -48,11 +51,10 @@ def _diff(repo: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
 
 
-def _edit(repo: Path, old: str, new: str) -> None:
-    stack_file = repo / "Pulumi.dev.yaml"
-    text = stack_file.read_text()
-    assert text.count(old) == 1
-    stack_file.write_text(text.replace(old, new))
+def _edit(repo: Path, changes: dict) -> None:
+    """The copy's dev stack file rewritten from the parsed one with ``changes`` (helpers.changed):
+    the same config, only the changed values differ, whatever the file says today."""
+    (repo / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": changed("dev", changes)}))
 
 
 def test_identical_revisions_show_no_change(repository: Path) -> None:
@@ -63,7 +65,9 @@ def test_identical_revisions_show_no_change(repository: Path) -> None:
 
 
 def test_one_setting_shows_exactly_that_field(repository: Path) -> None:
-    _edit(repository, "LOG_LEVEL: debug", "LOG_LEVEL: info")
+    before = validated("dev")[0].backend.env["LOG_LEVEL"]
+    after = "info" if before != "info" else "debug"
+    _edit(repository, {"backend.env.LOG_LEVEL": after})
     try:
         completed = _diff(repository, "dev", "--base", "HEAD", "--exit-code")
     finally:
@@ -72,13 +76,14 @@ def test_one_setting_shows_exactly_that_field(repository: Path) -> None:
     _, resource, change, total = completed.stdout.splitlines()
     assert resource == "  ~  kubernetes:apps/v1:Deployment::backend"
     assert change.strip().startswith("spec.template.spec.containers[0].env[")
-    assert change.strip().endswith('.value: "debug" -> "info"')
+    assert change.strip().endswith(f'.value: "{before}" -> "{after}"')
     assert total == "  1 to update"
     assert _git(repository, "status", "--porcelain") == ""  # the diff wrote nothing into the tree
 
 
 def test_a_change_the_provider_cannot_make_in_place_is_a_replacement(repository: Path) -> None:
-    _edit(repository, "datasourceUid: prometheus", "datasourceUid: prometheus\n    folderUid: reconciliation-dev-2")
+    folder = validated("dev")[0].grafana.folder_uid_for("dev")
+    _edit(repository, {"grafana.folderUid": f"{folder}-2"})
     try:
         completed = _diff(repository, "dev", "--base", "HEAD", "--exit-code", "--format", "markdown")
     finally:
@@ -93,7 +98,7 @@ def test_a_change_the_provider_cannot_make_in_place_is_a_replacement(repository:
     ]
     assert completed.stdout.splitlines()[5:] == [
         "+- grafana:oss/folder:Folder::observability-folder  (replace)",
-        '      uid: "reconciliation-dev" -> "reconciliation-dev-2"  [forces replacement]',
+        f'      uid: "{folder}" -> "{folder}-2"  [forces replacement]',
         "```",
     ]
 
@@ -109,7 +114,9 @@ def test_two_stacks_compare_side_by_side(capsys: pytest.CaptureFixture[str]) -> 
     assert "  +  kubernetes:monitoring.coreos.com/v1:PodMonitor::backend" in out  # prod only
     # What each stack reserves and costs (capacity/cost.py) is compared too.
     assert "  ~  stack::capacity\n" in out
-    assert "        max.monthlyUsd: 10.11 -> 67.42\n" in out
+    dev, prod = (reserved(validated(stack)[0], "max")["monthlyUsd"] for stack in ("dev", "prod"))
+    assert dev != prod  # the two stacks' sizes differ, so the line must be there
+    assert f"        max.monthlyUsd: {json.dumps(dev)} -> {json.dumps(prod)}\n" in out
 
 
 def _plan(resource_type: str = "t", **inputs) -> dict:
@@ -170,7 +177,10 @@ def test_the_capacity_comparison_shows_only_stacks_whose_scaling_changed(reposit
     command = [sys.executable, "-m", "capacity", "pr", "--base", "HEAD", "--out", str(repository / "plots")]
     unchanged = subprocess.run(command, cwd=repository, capture_output=True, text=True, check=True)
     assert unchanged.stdout == "No stack's autoscaling, resources or load model changed.\n"
-    _edit(repository, "maxReplicas: 3", "maxReplicas: 2")
+    scaling = validated("dev")[0].backend.autoscaling
+    # One pod fewer at the top (or one more, when dev cannot shrink): a change of scaling only.
+    lower = scaling.max_replicas - 1 if scaling.max_replicas > scaling.min_replicas else scaling.max_replicas + 1
+    _edit(repository, {"backend.autoscaling.maxReplicas": lower})
     try:
         changed = subprocess.run(command, cwd=repository, capture_output=True, text=True, check=True)
     finally:

@@ -9,12 +9,19 @@ from helpers import problems, run_changed
 NS = "reconciliation-platform"
 SPREAD = "backend.topologySpread"
 ZONE, HOST = "topology.kubernetes.io/zone", "kubernetes.io/hostname"
+# The counts the release lines below are about, set by the case itself (not read from prod's file,
+# whose sizing is its own to change): from 2 to 10 replicas, a budget keeping 1.
+PROPOSAL_SCALE = {
+    "backend.autoscaling.minReplicas": 2,
+    "backend.autoscaling.maxReplicas": 10,
+    "backend.disruptionBudget": {"minAvailable": 1},
+}
 
 # (stack, changes, every line expected: nothing more, nothing less)
 REFUSED = {
     "a release kills every pod": (
         "prod",
-        {"backend.rollout": {"maxSurge": 0, "maxUnavailable": "100%"}},
+        {"backend.rollout": {"maxSurge": 0, "maxUnavailable": "100%"}, **PROPOSAL_SCALE},
         [
             f'{NS}:backend.rollout.maxUnavailable = "100%": at 2 replicas a release could take 2 pods down; '
             "production releases take down at most 25% of the pods or one (1 here) and keep what the disruption "
@@ -23,7 +30,7 @@ REFUSED = {
     ),
     "a release takes 9 of 10 pods: the budget alone would allow it": (
         "prod",
-        {"backend.rollout": {"maxSurge": 0, "maxUnavailable": "90%"}},
+        {"backend.rollout": {"maxSurge": 0, "maxUnavailable": "90%"}, **PROPOSAL_SCALE},
         [
             f'{NS}:backend.rollout.maxUnavailable = "90%": at 3 replicas a release could take 2 pods down; '
             "production releases take down at most 25% of the pods or one (1 here) and keep what the disruption "
@@ -118,7 +125,7 @@ REFUSED = {
     ),
     "a production autoscaler that cannot scale": (
         "prod",
-        {"backend.autoscaling.maxReplicas": 2},
+        {"backend.autoscaling.minReplicas": 2, "backend.autoscaling.maxReplicas": 2},
         [
             f"{NS}:backend.autoscaling.maxReplicas = 2: production stacks must be able to scale up under load: above "
             "minReplicas (2)"
@@ -165,7 +172,10 @@ REFUSED = {
     ),
     "Prometheus elsewhere than allowed": (
         "prod",
-        {"backend.metrics": {"prometheusNamespace": "observability"}},
+        {
+            "backend.metrics": {"prometheusNamespace": "observability"},
+            "backend.networkPolicy.allowedNamespaces": ["ingress-nginx", "monitoring"],
+        },
         [
             f'{NS}:backend.metrics.prometheusNamespace = "observability": scraping is on, but the NetworkPolicy only '
             "admits ingress-nginx, monitoring: add 'observability' to networkPolicy.allowedNamespaces, or set "
@@ -174,7 +184,7 @@ REFUSED = {
     ),
     "a Pod Security pin from before the capabilities check": (
         "prod",
-        {"kubernetes.podSecurityVersion": "v1.0"},
+        {"kubernetes.podSecurityVersion": "v1.0", "kubernetes.version": "1.33"},
         [
             f'{NS}:kubernetes.podSecurityVersion = "v1.0": from v1.25 (Pod Security Admission stable; older pins '
             "weaken the restricted profile) to the cluster's v1.33, or latest"
@@ -182,7 +192,7 @@ REFUSED = {
     ),
     "a Pod Security pin newer than the cluster": (
         "dev",
-        {"kubernetes.podSecurityVersion": "v1.34"},
+        {"kubernetes.podSecurityVersion": "v1.34", "kubernetes.version": "1.33"},
         [
             f'{NS}:kubernetes.podSecurityVersion = "v1.34": from v1.25 (Pod Security Admission stable; older pins '
             "weaken the restricted profile) to the cluster's v1.33, or latest"
@@ -190,7 +200,7 @@ REFUSED = {
     ),
     "the preStop sleep action on a 1.29 cluster": (
         "dev",
-        {"kubernetes.version": "1.29"},
+        {"kubernetes.version": "1.29", "backend.termination": {"gracePeriodSeconds": 20, "preStopSleepSeconds": 3}},
         [
             f"{NS}:backend.termination.preStopSleepSeconds = 3: the preStop sleep action needs Kubernetes >= 1.30 "
             "(kubernetes.version is 1.29); set 0 or upgrade the cluster"

@@ -1,20 +1,31 @@
-"""What prod inherits from defaults, pinned to literal values: a change to a default, a builder or
-the prod stack file that alters what production runs fails here and must be made on purpose."""
+"""What prod inherits from defaults, pinned to literal values: a change to a default or a builder
+that alters what production runs fails here and must be made on purpose.
+
+Three sources, kept apart: literals are the program's defaults and the README's promises; the
+names and selector the running platform already has (tests/fixtures/live, adopted by the first
+`pulumi up`) are pinned too, and checked against that export; what Pulumi.prod.yaml itself sets
+(sizing, image, env, inventory, ...) is marked ``<stack>`` below and read from the parsed file, so
+a routine edit of the stack file is followed, never fought."""
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 
 import yaml
 
-from offline.harness import run_stack
+from offline.harness import PROJECT, ROOT, run_stack, stack_document
+
+FROM_STACK = "<stack>"
+LIVE = ROOT / "tests" / "fixtures" / "live" / "running-platform"
 
 # The prod Deployment's spec exactly as Pulumi sends it, written out by hand from the capacity
-# proposal and the README's promises (not recomputed from the settings).
+# proposal and the README's promises (not recomputed from the settings); ``<stack>`` marks what
+# Pulumi.prod.yaml sets, filled in by _expected_deployment_spec from the parsed file.
 PROD_DEPLOYMENT_SPEC = yaml.safe_load(
     """
 progressDeadlineSeconds: 600
-revisionHistoryLimit: 10
+revisionHistoryLimit: <stack>
 selector:
   matchLabels: {app: backend}
 strategy:
@@ -30,12 +41,12 @@ template:
       app.kubernetes.io/managed-by: pulumi
       app.kubernetes.io/name: backend
       app.kubernetes.io/part-of: reconciliation-platform
-      app.kubernetes.io/version: 1.4.2
+      app.kubernetes.io/version: <stack>
   spec:
     automountServiceAccountToken: false
     enableServiceLinks: false
     serviceAccountName: backend
-    terminationGracePeriodSeconds: 30
+    terminationGracePeriodSeconds: <stack>
     securityContext:
       fsGroup: 10001
       fsGroupChangePolicy: OnRootMismatch
@@ -45,22 +56,14 @@ template:
       seccompProfile: {type: RuntimeDefault}
     containers:
     - name: backend
-      image: ghcr.io/acme/reconciliation-backend:1.4.2
+      image: <stack>
       imagePullPolicy: Always
-      env:
-      - {name: LOG_LEVEL, value: info}
-      # The inventory's secrets, synced by External Secrets into reconciliation-secrets.
-      - {name: JWT_SECRET, valueFrom: {secretKeyRef: {key: JWT_SECRET, name: reconciliation-secrets}}}
-      - {name: DATABASE_PASSWORD, valueFrom: {secretKeyRef: {key: DATABASE_PASSWORD, name: reconciliation-secrets}}}
-      - {name: REDIS_PASSWORD, valueFrom: {secretKeyRef: {key: REDIS_PASSWORD, name: reconciliation-secrets}}}
-      - {name: STRIPE_SECRET_KEY, valueFrom: {secretKeyRef: {key: STRIPE_SECRET_KEY, name: reconciliation-secrets}}}
-      - {name: SMTP_PASSWORD, valueFrom: {secretKeyRef: {key: SMTP_PASSWORD, name: reconciliation-secrets}}}
-      # The value before the last automated rotation, while tokens signed with it still circulate.
-      - name: JWT_SECRET_PREVIOUS
-        valueFrom:
-          secretKeyRef: {key: JWT_SECRET_PREVIOUS, name: reconciliation-secrets-previous, optional: true}
+      # The stack's plain env, then each inventory secret from reconciliation-secrets (synced by
+      # External Secrets), then each automated secret's value before its last rotation (optional,
+      # from the same Secret): see _env.
+      env: <stack>
       ports: [{containerPort: 8000, name: http, protocol: TCP}]
-      lifecycle: {preStop: {sleep: {seconds: 5}}}
+      lifecycle: {preStop: {sleep: {seconds: <stack>}}}
       startupProbe:
         httpGet: {path: /health, port: http}
         initialDelaySeconds: 0
@@ -79,9 +82,7 @@ template:
         periodSeconds: 20
         timeoutSeconds: 2
         failureThreshold: 3
-      resources:
-        requests: {cpu: 200m, ephemeral-storage: 256Mi, memory: 256Mi}
-        limits: {cpu: 500m, ephemeral-storage: 1Gi, memory: 512Mi}
+      resources: <stack>
       securityContext:
         allowPrivilegeEscalation: false
         capabilities: {drop: [ALL]}
@@ -98,15 +99,15 @@ template:
       matchLabelKeys: [pod-template-hash]
       maxSkew: 1
       nodeTaintsPolicy: Honor
-      topologyKey: topology.kubernetes.io/zone
-      whenUnsatisfiable: ScheduleAnyway
+      topologyKey: <stack>
+      whenUnsatisfiable: <stack>  # ScheduleAnyway unless the stack file says
     - labelSelector:
         matchLabels: {app: backend}
       matchLabelKeys: [pod-template-hash]
       maxSkew: 1
       nodeTaintsPolicy: Honor
-      topologyKey: kubernetes.io/hostname
-      whenUnsatisfiable: DoNotSchedule
+      topologyKey: <stack>
+      whenUnsatisfiable: <stack>
     volumes: [{emptyDir: {sizeLimit: 64Mi}, name: tmp}]
 """
 )
@@ -121,8 +122,80 @@ def _inputs(kind: str) -> dict:
     return _prod().one(f"kubernetes:{kind}").inputs
 
 
+def _written(section: str) -> dict:
+    """A section of Pulumi.prod.yaml as parsed (not through the settings or the builders)."""
+    return stack_document("prod")[f"{PROJECT}:{section}"]
+
+
+def _env(backend: dict) -> list[dict]:
+    inventory = _written("secrets")["inventory"]
+    # One synced Secret (the program's default name) holds the current values and, optional until a
+    # first rotation, the previous ones (be4a8ef: one ExternalSecret for current and previous values).
+    current = previous = "reconciliation-secrets"
+    return [
+        *({"name": name, "value": value} for name, value in backend.get("env", {}).items()),
+        *({"name": s["name"], "valueFrom": {"secretKeyRef": {"key": s["name"], "name": current}}} for s in inventory),
+        *(
+            {
+                "name": f"{s['name']}_PREVIOUS",
+                "valueFrom": {"secretKeyRef": {"key": f"{s['name']}_PREVIOUS", "name": previous, "optional": True}},
+            }
+            for s in inventory
+            if s["automation"] == "automated"
+        ),
+    ]
+
+
+def _expected_deployment_spec() -> dict:
+    """PROD_DEPLOYMENT_SPEC with each ``<stack>`` filled from the parsed stack file."""
+    backend = _written("backend")
+    spec = copy.deepcopy(PROD_DEPLOYMENT_SPEC)
+    spec["revisionHistoryLimit"] = backend["rollout"]["revisionHistoryLimit"]
+    template = spec["template"]
+    template["metadata"]["labels"]["app.kubernetes.io/version"] = str(backend["image"]["tag"])
+    template["spec"]["terminationGracePeriodSeconds"] = backend["termination"]["gracePeriodSeconds"]
+    (container,) = template["spec"]["containers"]
+    container["image"] = f"{backend['image']['repository']}:{backend['image']['tag']}"
+    container["env"] = _env(backend)
+    container["lifecycle"]["preStop"]["sleep"]["seconds"] = backend["termination"]["preStopSleepSeconds"]
+    container["resources"] = {
+        side: {"ephemeral-storage" if key == "ephemeralStorage" else key: str(value) for key, value in values.items()}
+        for side, values in backend["resources"].items()
+    }
+    spreads = template["spec"]["topologySpreadConstraints"]
+    assert len(spreads) == len(backend["topologySpread"])  # the pinned rest of each constraint, per entry
+    for spread, written in zip(spreads, backend["topologySpread"], strict=True):
+        spread["topologyKey"] = written["topologyKey"]
+        spread["whenUnsatisfiable"] = written.get("whenUnsatisfiable", "ScheduleAnyway")  # the default
+    assert FROM_STACK not in yaml.safe_dump(spec), "a <stack> field left unfilled"
+    return spec
+
+
 def test_prod_deployment_spec_is_pinned() -> None:
-    assert _inputs("apps/v1:Deployment")["spec"] == PROD_DEPLOYMENT_SPEC
+    assert _inputs("apps/v1:Deployment")["spec"] == _expected_deployment_spec()
+
+
+def _live(kind: str) -> dict:
+    (found,) = [item for item in yaml.safe_load((LIVE / "workload.yaml").read_text())["items"] if item["kind"] == kind]
+    return found
+
+
+def test_prod_keeps_the_running_platforms_names_and_selector() -> None:
+    # Adoption: the first `pulumi up` takes over these live objects, so their names and the
+    # Deployment's (immutable) selector are the running platform's, pinned and checked against it.
+    deployment = _inputs("apps/v1:Deployment")
+    live = _live("Deployment")
+    assert deployment["metadata"]["name"] == live["metadata"]["name"] == "backend"
+    assert deployment["metadata"]["namespace"] == live["metadata"]["namespace"] == "reconciliation-platform"
+    assert deployment["spec"]["selector"] == live["spec"]["selector"] == {"matchLabels": {"app": "backend"}}
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["name"] == "backend"
+    pinned = {
+        "autoscaling/v2:HorizontalPodAutoscaler": "backend-hpa",
+        "policy/v1:PodDisruptionBudget": "backend-pdb",
+        "core/v1:Service": "backend",
+    }
+    for kind, name in pinned.items():
+        assert _inputs(kind)["metadata"]["name"] == _live(kind.split(":")[1])["metadata"]["name"] == name
 
 
 def test_prod_probes_keep_their_failure_thresholds() -> None:
@@ -139,15 +212,16 @@ def test_prod_spreads_count_only_the_current_release() -> None:
 
 
 def test_prod_namespace_pins_pod_security_to_the_cluster_version() -> None:
+    version = f"v{_written('kubernetes')['version']}"  # the cluster's, as the stack file says
     assert _inputs("core/v1:Namespace")["metadata"]["labels"] == {
         "app.kubernetes.io/managed-by": "pulumi",
         "app.kubernetes.io/part-of": "reconciliation-platform",
         "pod-security.kubernetes.io/audit": "restricted",
-        "pod-security.kubernetes.io/audit-version": "v1.33",
+        "pod-security.kubernetes.io/audit-version": version,
         "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/enforce-version": "v1.33",
+        "pod-security.kubernetes.io/enforce-version": version,
         "pod-security.kubernetes.io/warn": "restricted",
-        "pod-security.kubernetes.io/warn-version": "v1.33",
+        "pod-security.kubernetes.io/warn-version": version,
     }
 
 
@@ -163,7 +237,7 @@ def test_prod_network_policy_admits_only_ingress_and_monitoring() -> None:
                             {
                                 "key": "kubernetes.io/metadata.name",
                                 "operator": "In",
-                                "values": ["ingress-nginx", "monitoring"],
+                                "values": _written("backend")["networkPolicy"]["allowedNamespaces"],
                             }
                         ]
                     }
@@ -175,10 +249,12 @@ def test_prod_network_policy_admits_only_ingress_and_monitoring() -> None:
 
 
 def test_prod_budget_and_autoscaler_are_pinned() -> None:
+    backend = _written("backend")
     assert _inputs("policy/v1:PodDisruptionBudget")["spec"] == {
-        "minAvailable": 1,
+        "minAvailable": backend["disruptionBudget"]["minAvailable"],
         "selector": {"matchLabels": {"app": "backend"}},
         "unhealthyPodEvictionPolicy": "AlwaysAllow",
     }
     hpa = _inputs("autoscaling/v2:HorizontalPodAutoscaler")["spec"]
-    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 10)
+    scaling = backend["autoscaling"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (scaling["minReplicas"], scaling["maxReplicas"])

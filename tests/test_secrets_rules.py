@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from helpers import problems, run_changed
 
+from offline.harness import stack_document
+
 NS = "reconciliation-platform"
+_DEV_NAMES = [entry["name"] for entry in stack_document("dev")[f"{NS}:secrets"]["inventory"]]
 JWT_ARN = "arn:aws:secretsmanager:eu-west-1:444455556666:secret:reconciliation/jwt-secret-Jd8kQz"
 
 REFUSED = {
     "the same secret twice": (
         "dev",
-        {"secrets.inventory.1.name": "JWT_SECRET"},
-        f'{NS}:secrets.inventory = ["JWT_SECRET", "JWT_SECRET"]: each name once; JWT_SECRET appears more than once',
+        {"secrets.inventory.1.name": _DEV_NAMES[0]},
+        # The whole inventory is listed: the expected line is built from the parsed file.
+        f"{NS}:secrets.inventory = {json.dumps([_DEV_NAMES[0], _DEV_NAMES[0], *_DEV_NAMES[2:]])}: each name once; "
+        f"{_DEV_NAMES[0]} appears more than once",
     ),
     "a reminder after the due date": (
         "dev",

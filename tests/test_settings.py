@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from helpers import changed, validated
 
-from offline.harness import PROJECT, stack_names
+from offline.harness import PROJECT, stack_document, stack_names
 from offline.stackfile import project_values
 from settings.quantity import parse_quantity
 from settings.report import allowed_keys
@@ -109,7 +109,8 @@ def test_digest_pinned_image(stack: str) -> None:
     digest = "sha256:" + "ab" * 32
     settings, problems = validated(stack, {"backend.image.digest": digest, "backend.image.pullPolicy": "IfNotPresent"})
     assert problems == []
-    assert settings.backend.image.reference.endswith(f":1.4.2@{digest}")
+    tag = stack_document(stack)[f"{PROJECT}:backend"]["image"]["tag"]
+    assert settings.backend.image.reference == f"{settings.backend.image.repository}:{tag}@{digest}"
 
 
 def test_digest_only_image_gets_a_label_safe_version() -> None:
@@ -120,21 +121,24 @@ def test_digest_only_image_gets_a_label_safe_version() -> None:
 
 
 def test_percentage_budgets_are_resolved_like_the_controller() -> None:
-    _, problems = validated("prod", {"backend.disruptionBudget": {"minAvailable": "50%"}})
+    two = {"backend.autoscaling.minReplicas": 2}  # the floor the percentages below are about
+    _, problems = validated("prod", {**two, "backend.disruptionBudget": {"minAvailable": "50%"}})
     assert problems == []  # 50 % of 2 rounds up to 1: one pod may go
-    _, problems = validated("prod", {"backend.disruptionBudget": {"minAvailable": "60%"}})
+    _, problems = validated("prod", {**two, "backend.disruptionBudget": {"minAvailable": "60%"}})
     assert len(problems) == 1  # 60 % of 2 rounds up to 2: nothing may go
     assert problems[0].startswith(f'{PROJECT}:backend.disruptionBudget.minAvailable = "60%"')
 
 
 def test_a_field_error_never_hides_a_rule_in_the_same_section() -> None:
+    prod = validated("prod")[0].backend
     _, problems = validated(
         "prod",
         {
             "backend.resources.requests.cpu": "500x",
-            "backend.resources.requests.memory": "1Gi",  # above the 512Mi limit
+            # Twice the stack's memory limit, in bytes: above it.
+            "backend.resources.requests.memory": str(2 * int(parse_quantity(prod.resources.limits.memory))),
             "backend.autoscaling.targetCpuUtilization": 0,
-            "backend.autoscaling.minReplicas": 11,  # above maxReplicas 10
+            "backend.autoscaling.minReplicas": prod.autoscaling.max_replicas + 1,  # above maxReplicas
         },
     )
     keys = sorted(line.split(" = ")[0].removeprefix(f"{PROJECT}:") for line in problems)

@@ -7,7 +7,7 @@ import json
 import pytest
 from helpers import DELETE, changed, problems, run_changed
 
-from offline.harness import StackRun, stack_config, to_wire
+from offline.harness import StackRun, stack_config, stack_document, to_wire
 
 NS = "reconciliation-platform"
 
@@ -15,7 +15,8 @@ NS = "reconciliation-platform"
 RULES = {
     "min above max replicas": (
         "dev",
-        {"backend.autoscaling.minReplicas": 5},
+        # Both bounds set here: the line names the ceiling, whatever dev's file says.
+        {"backend.autoscaling.minReplicas": 5, "backend.autoscaling.maxReplicas": 3},
         f"{NS}:backend.autoscaling.minReplicas = 5: must not exceed autoscaling.maxReplicas (3)",
     ),
     "cpu utilization 0": (
@@ -42,18 +43,18 @@ RULES = {
     ),
     "request above limit": (
         "prod",
-        {"backend.resources.requests.memory": "1Gi"},
+        {"backend.resources.requests.memory": "1Gi", "backend.resources.limits.memory": "512Mi"},
         f'{NS}:backend.resources.requests.memory = "1Gi": must not exceed limits.memory (512Mi)',
     ),
     "minAvailable equal to minReplicas": (
         "prod",
-        {"backend.disruptionBudget.minAvailable": 2},
+        {"backend.disruptionBudget.minAvailable": 2, "backend.autoscaling.minReplicas": 2},
         f"{NS}:backend.disruptionBudget.minAvailable = 2: must be below autoscaling.minReplicas (2), or no pod "
         "may ever be evicted and node drains block",
     ),
     "minAvailable 100%": (
         "prod",
-        {"backend.disruptionBudget.minAvailable": "100%"},
+        {"backend.disruptionBudget.minAvailable": "100%", "backend.autoscaling.minReplicas": 2},
         f'{NS}:backend.disruptionBudget.minAvailable = "100%": must be below autoscaling.minReplicas (2), or '
         "no pod may ever be evicted and node drains block",
     ),
@@ -64,7 +65,7 @@ RULES = {
     ),
     "both budget fields": (
         "prod",
-        {"backend.disruptionBudget.maxUnavailable": 1},
+        {"backend.disruptionBudget": {"minAvailable": 1, "maxUnavailable": 1}},
         f'{NS}:backend.disruptionBudget = {{"minAvailable": 1, "maxUnavailable": 1}}: set exactly one of '
         "minAvailable or maxUnavailable",
     ),
@@ -296,7 +297,8 @@ def test_config_arrives_through_the_cli_environment_too() -> None:
     config[f"{NS}:kubeconfig"] = "apiVersion: v1\nkind: Config\n"
     environ = {"PULUMI_CONFIG": json.dumps(config), "PULUMI_CONFIG_SECRET_KEYS": json.dumps([f"{NS}:kubeconfig"])}
     result = StackRun("dev", {}, [], environ).execute()
-    assert result.one("pulumi:providers:kubernetes").inputs["context"] == "reconciliation-dev"
+    written = stack_document("dev")[f"{NS}:kubernetes"]["context"]
+    assert result.one("pulumi:providers:kubernetes").inputs["context"] == written
     environ["PULUMI_CONFIG_SECRET_KEYS"] = "[]"
     assert problems(StackRun("dev", {}, [], environ)) == [
         f"{NS}:kubeconfig = [not a secret]: must be set with `pulumi config set --secret kubeconfig`"

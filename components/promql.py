@@ -12,7 +12,7 @@ from components.pod import CONTAINER
 from settings import metrics
 from settings.stack import StackSettings
 
-QUANTILE = 0.95
+QUANTILE = metrics.DB_QUERY_QUANTILE
 
 
 def selector(settings: StackSettings, *extra: str) -> str:

@@ -9,7 +9,7 @@ from pydantic.alias_generators import to_snake
 
 from settings.engine import MISSING, Problem, rule
 from settings.engine import at as _at
-from settings.metrics import DB_QUERY_BUCKETS
+from settings.metrics import DB_QUERY_BUCKETS, DB_QUERY_QUANTILE
 from settings.observability import default_dashboard_uid, default_folder_uid, seconds
 
 # A rate() needs several samples in its window to survive a missed scrape (Prometheus' advice).
@@ -63,12 +63,23 @@ def alerts_fit_the_evaluation_interval(interval: str, alerts: Any) -> list[Probl
 
 @rule("grafana.alerts.dbQueryLatencyP95.threshold")
 def latency_threshold_is_measurable(threshold: float) -> list[Problem]:
-    # histogram_quantile never answers above the largest finite bucket bound.
+    """The alert fires on p95 > threshold. Prometheus' promql/quantile.go (bucketQuantile) never
+    answers above the largest finite bucket bound (a rank in +Inf reads as that bound), so a
+    threshold there or above never fires; and, the first bucket starting at 0, never below the
+    quantile of that first bucket (every query in it), so a threshold under that always fires."""
     largest = max(DB_QUERY_BUCKETS)
-    if threshold < largest:
-        return []
-    allowed = f"below {largest:g} s, the histogram's largest finite bucket: a p95 above it reads as {largest:g} s"
-    return [Problem(_at("grafana.alerts.dbQueryLatencyP95.threshold"), threshold, allowed)]
+    lowest = DB_QUERY_QUANTILE * min(DB_QUERY_BUCKETS)
+    where = _at("grafana.alerts.dbQueryLatencyP95.threshold")
+    if threshold >= largest:
+        allowed = f"below {largest:g} s, the histogram's largest finite bucket: a p95 above it reads as {largest:g} s"
+        return [Problem(where, threshold, allowed)]
+    if threshold < lowest:
+        allowed = (
+            f"at least {lowest:g} s: the p95 of any traffic reads at least {DB_QUERY_QUANTILE:g} x the first "
+            f"bucket ({min(DB_QUERY_BUCKETS):g} s), so the alert would always fire"
+        )
+        return [Problem(where, threshold, allowed)]
+    return []
 
 
 @rule("grafana.contactPoint", "grafanaSlackUrl", "grafanaPagerdutyKey")

@@ -8,9 +8,10 @@ import json
 import jsonschema
 import promql_parser
 import pytest
-from helpers import run_changed
+from helpers import run_changed, validated
 
 from components import alert_rules
+from components import dashboard as grafana_dashboard
 from components.observability import contact_point_inputs
 from components.pod import PORT_NAME
 from offline.harness import PROJECT, ROOT, RunResult, Secret, StackRun, stack_config
@@ -59,6 +60,8 @@ def test_the_dashboard_is_stable_current_and_in_the_folder(result: RunResult, se
     assert f"{FOLDER}::observability-folder" in [d.split("$")[-1] for d in dashboard.depends_on]
     assert dashboard.inputs["overwrite"] is False
     board = _board(result)
+    # What the program sends is the builder's model: the tests below read the builder directly.
+    assert board == grafana_dashboard.dashboard(settings)
     assert board["title"] == "Database & Cache Metrics"
     assert board["uid"] == f"reconciliation-backend-{settings.environment}"
     assert board["schemaVersion"] >= 41  # Grafana 11.6's
@@ -70,14 +73,18 @@ def test_the_dashboard_is_stable_current_and_in_the_folder(result: RunResult, se
     )
 
 
-def test_every_panel_has_a_unit_queries_with_ref_ids_and_the_variable(result: RunResult) -> None:
-    board = _board(result)
+def test_every_panel_has_a_unit_queries_with_ref_ids_and_the_variable(settings) -> None:
+    board = grafana_dashboard.dashboard(settings)
     panels = _panels(board)
     assert len(panels) == 11
     ids = [panel["id"] for panel in board["panels"]]
     assert len(ids) == len(set(ids))
     for panel in panels:
-        assert panel["fieldConfig"]["defaults"]["unit"], panel["title"]
+        defaults = panel["fieldConfig"]["defaults"]
+        assert defaults["unit"], panel["title"]
+        # Every quantity here is >= 0; a ratio's axis ends at 100 %.
+        assert defaults["min"] == 0, panel["title"]
+        assert defaults.get("max") == (1 if defaults["unit"] == "percentunit" else None), panel["title"]
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         refs = [target["refId"] for target in panel["targets"]]
         assert refs, panel["title"]
@@ -88,7 +95,32 @@ def test_every_panel_has_a_unit_queries_with_ref_ids_and_the_variable(result: Ru
         assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
 
 
-def test_thresholds_are_drawn_at_the_alert_thresholds(result: RunResult, settings) -> None:
+def test_the_panels_tile_the_grid_in_rows(settings) -> None:
+    """Grafana's 24-column grid: no two panels overlap, each row header spans the width right under
+    the previous section, and no panel leaves a gap above it or to its left."""
+    board = grafana_dashboard.dashboard(settings)
+    taken: dict[tuple[int, int], str] = {}
+    bottom = 0
+    for item in board["panels"]:
+        pos = item["gridPos"]
+        if item["type"] == "row":
+            assert (pos["x"], pos["y"], pos["w"], pos["h"]) == (0, bottom, 24, 1), item["title"]
+        else:
+            assert min(pos["w"], pos["h"]) > 0, item["title"]
+            # Flush with what is above it, and with its left neighbour (or the left edge).
+            assert all((x, pos["y"] - 1) in taken for x in range(pos["x"], pos["x"] + pos["w"])), item["title"]
+            assert pos["x"] == 0 or (pos["x"] - 1, pos["y"]) in taken, item["title"]
+        for x in range(pos["x"], pos["x"] + pos["w"]):
+            for y in range(pos["y"], pos["y"] + pos["h"]):
+                assert 0 <= x < 24, item["title"]
+                assert (x, y) not in taken, (item["title"], taken.get((x, y)))
+                taken[x, y] = item["title"]
+        bottom = max(bottom, pos["y"] + pos["h"])
+    sections = [item["title"] for item in board["panels"] if item["type"] == "row"]
+    assert sections == ["Database", "Cache", "Connection pool", "Workload"]
+
+
+def test_thresholds_are_drawn_at_the_alert_thresholds(settings) -> None:
     alerts = settings.grafana.alerts
     expected = {
         "DB query p95": alerts.db_query_latency_p95.threshold,
@@ -98,7 +130,7 @@ def test_thresholds_are_drawn_at_the_alert_thresholds(result: RunResult, setting
         "Connection pool utilization": alerts.db_pool_utilization.threshold,
     }
     drawn = {}
-    for panel in _panels(_board(result)):
+    for panel in _panels(grafana_dashboard.dashboard(settings)):
         defaults = panel["fieldConfig"]["defaults"]
         if "thresholds" in defaults:
             assert defaults["custom"]["thresholdsStyle"]["mode"] == "dashed"
@@ -106,8 +138,8 @@ def test_thresholds_are_drawn_at_the_alert_thresholds(result: RunResult, setting
     assert drawn == expected
 
 
-def test_workload_panels_use_the_deployments_own_settings(result: RunResult, settings) -> None:
-    panels = {panel["title"]: panel for panel in _panels(_board(result))}
+def test_workload_panels_use_the_deployments_own_settings(settings) -> None:
+    panels = {panel["title"]: panel for panel in _panels(grafana_dashboard.dashboard(settings))}
     scaling = settings.backend.autoscaling
 
     def exprs(title: str) -> dict[str, str]:
@@ -155,16 +187,62 @@ def test_one_rule_group_with_the_three_alerts(result: RunResult, settings) -> No
         assert [a["refId"], b["refId"], c["refId"]] == ["A", "B", "C"]
         assert a["datasourceUid"] == settings.grafana.datasource_uid
         assert b["datasourceUid"] == c["datasourceUid"] == "__expr__"
-        assert a["relativeTimeRange"] == {"from": 600, "to": 0}
+        # The query looks back over the rate window twice, ten minutes at least; expressions over nothing.
+        assert a["relativeTimeRange"] == {"from": max(600, 2 * seconds(settings.grafana.rate_window)), "to": 0}
+        assert b["relativeTimeRange"] == c["relativeTimeRange"] == {"from": 0, "to": 0}
+        assert rule["isPaused"] is False
+        # Canonical JSON (sorted keys), so a re-render never shows the provider a spurious change.
+        assert all(data["model"] == json.dumps(json.loads(data["model"]), sort_keys=True) for data in rule["datas"])
         models = [json.loads(data["model"]) for data in rule["datas"]]
         for model in models:
             assert (model["intervalMs"], model["maxDataPoints"]) == (1000, 43200)
         promql_parser.parse(models[0]["expr"])
-        assert models[0]["instant"] is True
+        assert (models[0]["instant"], models[0]["range"]) == (True, False)
         assert models[1]["settings"] == {"mode": "dropNN"}  # NaN is dropped, never compared
         (condition,) = models[2]["conditions"]
         operator = "lt" if name == "ReconciliationCacheHitRateLow" else "gt"
         assert condition["evaluator"] == {"type": operator, "params": [alert.threshold]}
+
+
+@pytest.mark.parametrize("window", ["5m", "7m", "20m"])
+def test_the_rule_query_covers_its_rate_window_twice(window: str) -> None:
+    # Ten minutes at least: below that (5m), 600 s; above it, twice the window.
+    settings, problems = validated("dev", {"grafana.rateWindow": window})
+    assert problems == []
+    for rule in alert_rules.grafana_rules(settings):
+        assert rule["datas"][0]["relativeTimeRange"]["from"] == max(600, 2 * seconds(window))
+
+
+def test_rule_uids_keep_the_first_24_characters_of_a_long_stack_name(settings) -> None:
+    # Grafana's uids hold 40 characters; the longest tail takes 15 of them with its dash.
+    long = settings.model_copy(update={"environment": "a-very-long-stack-name-for-testing-uids"})
+    uids = [alert_rules.rule_uid(long, alert) for alert in alert_rules.definitions(long)]
+    assert len(set(uids)) == len(uids)
+    for uid in uids:
+        assert len(uid) <= 40
+        assert uid.startswith(long.environment[:24] + "-")
+        assert not uid.startswith(long.environment[:25])
+
+
+def test_annotations_state_each_threshold_as_a_person_reads_it(settings) -> None:
+    alerts = settings.grafana.alerts
+    latency = f"{alerts.db_query_latency_p95.threshold * 1000:g} ms"
+    texts = {rule["name"]: rule["annotations"] for rule in alert_rules.grafana_rules(settings)}
+    stated = {
+        "ReconciliationDbQueryLatencyHigh": latency,
+        "ReconciliationCacheHitRateLow": f"{alerts.cache_hit_rate.threshold:.0%}",
+        "ReconciliationDbPoolSaturated": f"{alerts.db_pool_utilization.threshold:.0%}",
+    }
+    for name, value in stated.items():
+        assert value in texts[name]["summary"], name
+        assert value in texts[name]["description"], name
+    floors = {
+        "ReconciliationDbQueryLatencyHigh": f"at least {alerts.db_query_latency_p95.min_query_rate:g} queries/s",
+        "ReconciliationCacheHitRateLow": f"at least {alerts.cache_hit_rate.min_lookup_rate:g} lookups/s",
+    }
+    for name, floor in floors.items():
+        assert floor in texts[name]["description"], name
+        assert f"over the last {settings.grafana.rate_window}" in texts[name]["description"], name
 
 
 def test_every_alert_has_a_runbook_in_this_repository(result: RunResult, settings) -> None:

@@ -3,8 +3,13 @@ value and what is allowed; a stack that breaks one registers nothing."""
 
 from __future__ import annotations
 
+import json
+import math
+
 import pytest
 from helpers import DELETE, problems, run_changed
+
+from settings import metrics
 
 NS = "reconciliation-platform"
 CASES = {
@@ -167,3 +172,36 @@ def test_another_organisation_with_basic_auth_is_accepted() -> None:
     settings, lines = validate(values, {*secret_keys, "grafanaAuth"}, PROJECT, "dev")
     assert lines == []
     assert settings.grafana.org_id == 2
+
+
+def _latency_problems(stack: str, threshold: float) -> list[str]:
+    from helpers import validated
+
+    _, lines = validated(stack, {"grafana.alerts.dbQueryLatencyP95.threshold": threshold})
+    return lines
+
+
+def test_the_latency_threshold_stops_where_the_p95_can_no_longer_exceed_it(stack: str) -> None:
+    """histogram_quantile answers at most the largest finite bucket bound (prometheus/prometheus
+    promql/quantile.go, bucketQuantile: a rank in +Inf reads as that bound), and the alert fires on
+    p95 > threshold: at that bound it can never fire, just below it it can."""
+    largest = max(metrics.DB_QUERY_BUCKETS)
+    assert _latency_problems(stack, largest) == [
+        f"{NS}:grafana.alerts.dbQueryLatencyP95.threshold = {json.dumps(largest)}: below {largest:g} s, the "
+        f"histogram's largest finite bucket: a p95 above it reads as {largest:g} s"
+    ]
+    assert _latency_problems(stack, math.nextafter(largest, 0)) == []
+
+
+def test_the_latency_threshold_starts_where_the_p95_can_stay_below_it(stack: str) -> None:
+    """The first bucket interpolates from 0 (quantile.go, bucketQuantile), so with every query in it
+    the p95 reads the quantile times its bound, and no traffic ever reads less: a threshold below
+    that always fires, one at it can stay silent."""
+    lowest = metrics.DB_QUERY_QUANTILE * min(metrics.DB_QUERY_BUCKETS)
+    below = math.nextafter(lowest, 0)
+    assert _latency_problems(stack, below) == [
+        f"{NS}:grafana.alerts.dbQueryLatencyP95.threshold = {json.dumps(below)}: at least {lowest:g} s: the p95 "
+        f"of any traffic reads at least {metrics.DB_QUERY_QUANTILE:g} x the first bucket "
+        f"({min(metrics.DB_QUERY_BUCKETS):g} s), so the alert would always fire"
+    ]
+    assert _latency_problems(stack, lowest) == []

@@ -7,6 +7,7 @@
 #   ./tasks.sh diff [stack...] [--base REV] [--head REV] [--stacks A B] [--format markdown] [--exit-code]
 #                                           what a change does to each stack, offline (default: merge base with main -> working tree)
 #   ./tasks.sh policy [stack...]            render the stacks (default: all) and run the CrossGuard policy pack over them
+#   ./tasks.sh rehearse [stack] [--at DATE] the stack's `pulumi up`s against an AWS API emulator (default: dev, now)
 #   ./tasks.sh capacity simulate|replay|rightsize [stack] ...   HPA dry run, replay and rightsizing (see README)
 #   ./tasks.sh test [pytest args]           lint, format check, tests with the coverage gate
 #   ./tasks.sh bench                        render/import/test-suite timings for the README
@@ -107,6 +108,12 @@ case "${1:-}" in
     done
     exec "$POLICY_VENV/bin/python" policy/offline.py "${folders[@]}"
     ;;
+  rehearse)
+    program_env
+    stack=dev
+    if [ $# -gt 1 ] && [ "${2#-}" = "$2" ]; then stack=$2; set -- "$1" "${@:3}"; fi
+    exec "$VENV/bin/python" -m offline.rehearse --stack "$stack" "${@:2}"
+    ;;
   capacity)
     program_env
     exec "$VENV/bin/python" -m capacity "${@:2}"
@@ -130,7 +137,7 @@ case "${1:-}" in
     exec "$VENV/bin/ruff" format .
     ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -13,6 +13,7 @@
 #   ./tasks.sh bench                        render/import/test-suite timings for the README
 #   ./tasks.sh docs                         regenerate docs/security/SECRETS_ROTATION_POLICY.md
 #   ./tasks.sh fmt                          apply ruff fixes and formatting
+#   ./tasks.sh mutate [module...]           mutation testing (cosmic-ray): kill rate per module, survivors
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -136,8 +137,14 @@ case "${1:-}" in
     "$VENV/bin/ruff" check --fix .
     exec "$VENV/bin/ruff" format .
     ;;
+  mutate)
+    # cosmic-ray in its own venv: it runs each mutant's tests through the program's venv.
+    program_env
+    ensure_venv .tools/mutation requirements-mutation.txt
+    exec .tools/mutation/bin/python mutation/run.py "${@:2}"
+    ;;
   *)
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -71,6 +71,7 @@ def test_the_dashboard_is_stable_current_and_in_the_folder(result: RunResult, se
         "prometheus",
         settings.grafana.datasource_uid,
     )
+    assert variable["current"]["selected"] is True  # the default is the one shown as chosen
 
 
 def test_every_panel_has_a_unit_queries_with_ref_ids_and_the_variable(settings) -> None:
@@ -79,6 +80,7 @@ def test_every_panel_has_a_unit_queries_with_ref_ids_and_the_variable(settings) 
     assert len(panels) == 11
     ids = [panel["id"] for panel in board["panels"]]
     assert len(ids) == len(set(ids))
+    assert min(ids) >= 1  # 0 is the schema's "no id": Grafana would assign its own
     for panel in panels:
         defaults = panel["fieldConfig"]["defaults"]
         assert defaults["unit"], panel["title"]
@@ -129,12 +131,17 @@ def test_thresholds_are_drawn_at_the_alert_thresholds(settings) -> None:
         "Cache hit rate by level": alerts.cache_hit_rate.threshold,
         "Connection pool utilization": alerts.db_pool_utilization.threshold,
     }
+    # Green on the healthy side of each threshold: below it for latency and pool use, above it for hits.
+    healthy_below = {"DB query p95": True, "DB query p95 by route": True, "Connection pool utilization": True}
     drawn = {}
     for panel in _panels(grafana_dashboard.dashboard(settings)):
         defaults = panel["fieldConfig"]["defaults"]
         if "thresholds" in defaults:
             assert defaults["custom"]["thresholdsStyle"]["mode"] == "dashed"
-            drawn[panel["title"]] = defaults["thresholds"]["steps"][1]["value"]
+            base, step = defaults["thresholds"]["steps"]
+            drawn[panel["title"]] = step["value"]
+            below = healthy_below.get(panel["title"], False)
+            assert (base["color"], step["color"]) == (("green", "red") if below else ("red", "green")), panel["title"]
     assert drawn == expected
 
 

@@ -83,7 +83,7 @@ def _retry_survivors(module: str, work: Path) -> str | None:
     shutil.rmtree(tree)
     _copy_tree(tree)
     with sqlite3.connect(session) as connection:  # survivors become pending work again
-        connection.execute("DELETE FROM work_results WHERE test_outcome = 'survived'")
+        connection.execute("DELETE FROM work_results WHERE lower(test_outcome) = 'survived'")
     executed = _cosmic("exec", str(work / "cosmic-ray.toml"), str(session), cwd=tree, nice=True)
     return "cosmic-ray exec failed: " + executed.stderr.strip()[-500:] if executed.returncode else None
 
@@ -188,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         if not (ROOT / module).is_file():
             print(f"{module}: missing from the working tree, skipped", flush=True)
             continue
-        print(f"{module}: mutating ...", flush=True)
         mode = "report" if args.report else "survivors" if args.survivors else "all"
+        print(f"{module}: {'reporting' if mode == 'report' else 'mutating'} ...", flush=True)
         report = run_module(module, config["modules"][module], config["defaults"], equivalent, mode)
         reports.append(report)
         if "error" in report:

@@ -62,6 +62,9 @@ def test_the_dashboard_is_stable_current_and_in_the_folder(result: RunResult, se
     board = _board(result)
     # What the program sends is the builder's model: the tests below read the builder directly.
     assert board == grafana_dashboard.dashboard(settings)
+    # As canonical JSON (sorted keys), so an unchanged dashboard never shows Pulumi a diff.
+    sent = dashboard.inputs["configJson"]
+    assert sent == json.dumps(json.loads(sent), sort_keys=True, separators=(",", ":"))
     assert board["title"] == "Database & Cache Metrics"
     assert board["uid"] == f"reconciliation-backend-{settings.environment}"
     assert board["schemaVersion"] >= 41  # Grafana 11.6's
@@ -112,6 +115,7 @@ def test_the_panels_tile_the_grid_in_rows(settings) -> None:
             # Flush with what is above it, and with its left neighbour (or the left edge).
             assert all((x, pos["y"] - 1) in taken for x in range(pos["x"], pos["x"] + pos["w"])), item["title"]
             assert pos["x"] == 0 or (pos["x"] - 1, pos["y"]) in taken, item["title"]
+            assert pos["x"] == 0 or pos["x"] + pos["w"] == 24, item["title"]  # a pair spans the width
         for x in range(pos["x"], pos["x"] + pos["w"]):
             for y in range(pos["y"], pos["y"] + pos["h"]):
                 assert 0 <= x < 24, item["title"]
@@ -156,11 +160,11 @@ def test_workload_panels_use_the_deployments_own_settings(settings) -> None:
     assert exprs("Replicas")["HPA max"] == f"vector({scaling.max_replicas})"
     from settings.quantity import parse_quantity
 
-    memory = exprs("Memory per pod")
-    assert memory["limit"] == f"vector({float(parse_quantity(settings.backend.resources.limits.memory)):g})"
-    assert (
-        exprs("CPU per pod")["request"] == f"vector({float(parse_quantity(settings.backend.resources.requests.cpu)):g})"
-    )
+    resources = settings.backend.resources
+    for title, kind in (("Memory per pod", "memory"), ("CPU per pod", "cpu")):
+        drawn = exprs(title)
+        for line, side in (("request", resources.requests), ("limit", resources.limits)):
+            assert drawn[line] == f"vector({float(parse_quantity(getattr(side, kind))):g})", (title, line)
     assert panels["Memory per pod"]["fieldConfig"]["defaults"]["unit"] == "bytes"
     assert 'reason="OOMKilled"' in exprs("Restarts and OOM kills")["OOM killed {{pod}}"]
 
@@ -211,7 +215,7 @@ def test_one_rule_group_with_the_three_alerts(result: RunResult, settings) -> No
         assert condition["evaluator"] == {"type": operator, "params": [alert.threshold]}
 
 
-@pytest.mark.parametrize("window", ["5m", "7m", "20m"])
+@pytest.mark.parametrize("window", ["2m", "5m", "7m", "20m"])
 def test_the_rule_query_covers_its_rate_window_twice(window: str) -> None:
     # Ten minutes at least: below that (5m), 600 s; above it, twice the window.
     settings, problems = validated("dev", {"grafana.rateWindow": window})

@@ -36,6 +36,7 @@ import os
 import re
 import secrets as random
 import threading
+import types
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -703,8 +704,10 @@ def _run_rotation_function(handler: str, variables: dict[str, str], event: dict,
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(module)
-    with _environ(variables):
-        getattr(module, function_name)(copy.deepcopy(event), None, client=client)
+    # The function's environment, for this module only: os.environ is shared with the program's
+    # threads (and the harness restores it wholesale), so it is never changed here.
+    module.os = types.SimpleNamespace(environ={**os.environ, **variables})
+    getattr(module, function_name)(copy.deepcopy(event), None, client=client)
 
 
 # -- a rehearsal: the `up`s an operator would run, with the clock where they would run them --------

@@ -7,6 +7,7 @@ with imports_frozen():
 
     from components.aws_provider import aws_provider
     from components.backend_service import BackendService
+    from components.cluster_operators import ClusterOperators
     from components.grafana_provider import grafana_provider
     from components.observability import Observability
     from components.provider import kubernetes_provider
@@ -15,7 +16,10 @@ with imports_frozen():
 
 settings = load_settings()
 cluster = kubernetes_provider(settings)
-secrets = SecretsInventory("secrets", settings, opts=pulumi.ResourceOptions(provider=aws_provider(settings)))
+# Read from the cluster first: without its operators, nothing in AWS changes either.
+operators = ClusterOperators("operators", settings, opts=pulumi.ResourceOptions(provider=cluster))
+aws = aws_provider(settings, after=[operators.ready])
+secrets = SecretsInventory("secrets", settings, opts=pulumi.ResourceOptions(provider=aws))
 backend = BackendService(
     "backend",
     settings,

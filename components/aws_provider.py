@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi
 from pulumi_aws.provider import Provider
 
 from settings.stack import StackSettings
@@ -28,5 +29,10 @@ def aws_provider_inputs(settings: StackSettings) -> dict:
     }
 
 
-def aws_provider(settings: StackSettings) -> Provider:
-    return Provider(f"aws-{settings.environment}", **aws_provider_inputs(settings))
+def aws_provider(settings: StackSettings, after: list | None = None) -> Provider:
+    """``after``: what must hold before any AWS resource changes (the cluster's operators)."""
+    return Provider(
+        f"aws-{settings.environment}",
+        **aws_provider_inputs(settings),
+        opts=pulumi.ResourceOptions(depends_on=after) if after else None,
+    )

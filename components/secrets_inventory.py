@@ -116,12 +116,13 @@ class SecretsInventory(pulumi.ComponentResource):
         for secret in settings.secrets.inventory:
             late = days_overdue(secret, date.today())
             if late > 0:
-                # A warning, not an error: an overdue secret must never block a deploy.
+                # A warning, not an error: an overdue secret must never block a deploy. A stack-level
+                # one: tied to this component, it would wait for the component's URN, and a run stopped
+                # before the AWS side (the cluster's operators) would leave that wait failing unseen.
                 pulumi.log.warn(
                     f"secret {secret.name} ({settings.secrets.secret_name(secret, stack)}) is {late} days overdue "
                     f"for rotation: last rotated {secret.last_rotated.isoformat()}, every {secret.rotation_days} "
-                    f"days, owner {secret.owner}",
-                    resource=self,
+                    f"days, owner {secret.owner}"
                 )
         self.reader_role_arn = aws_policies.reader_role_arn(settings)
         self.register_outputs({"keyArn": self.key.arn, "readerRoleArn": self.reader_role_arn})

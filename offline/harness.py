@@ -101,12 +101,35 @@ class _Mocks(pulumi_mocks.Mocks):
         return {}, []
 
 
-class _Monitor(pulumi_mocks.MockMonitor):
-    """The SDK's mock monitor, also recording parent, provider and options of each resource."""
+CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 
-    def __init__(self, mocks: _Mocks | None = None) -> None:
+
+def cluster_crds() -> dict[str, dict]:
+    """The definitions a cluster running the required operators serves (offline/crds.yaml)."""
+    documents = yaml.safe_load_all((ROOT / "offline" / "crds.yaml").read_text())
+    return {document["metadata"]["name"]: document for document in documents}
+
+
+class _Monitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also recording parent, provider and options of each resource, and
+    answering the program's reads of the cluster from ``crds`` (name -> definition)."""
+
+    def __init__(self, mocks: _Mocks | None = None, crds: dict[str, dict] | None = None) -> None:
         super().__init__(mocks or _Mocks())
         self.registrations: list[Registration] = []
+        self.crds = cluster_crds() if crds is None else crds
+
+    def ReadResource(self, request):  # noqa: N802 (gRPC method name)
+        if request.type == CRD_TYPE:
+            if request.id not in self.crds:
+                raise Exception(f"resource '{request.id}' does not exist")  # the engine's words
+            found = self.crds[request.id]
+            state = {"apiVersion": found["apiVersion"], "kind": found["kind"], **found}
+            urn = self.make_urn(request.parent, request.type, request.name)
+            properties = _sync_await(rpc.serialize_properties(state, {}))
+            self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, request.id, state)
+            return pulumi_mocks.resource_pb2.ReadResourceResponse(urn=urn, properties=properties)
+        return super().ReadResource(request)
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
@@ -183,15 +206,17 @@ class StackRun:
         *,
         mocks: _Mocks | None = None,
         preview: bool = True,
+        crds: dict[str, dict] | None = None,
     ):
         """``mocks`` answer registrations and invokes (default: preview semantics, nothing known
-        after apply); ``preview=False`` runs the program as `pulumi up` does (offline/emulator.py)."""
+        after apply); ``preview=False`` runs the program as `pulumi up` does (offline/emulator.py);
+        ``crds``: what the cluster serves (default: offline/crds.yaml, the required operators)."""
         if config is None:
             config, secret_keys = stack_config(stack)
         self.stack, self.config, self.secret_keys = stack, config, secret_keys or []
         self.environ = environ or {}
         self.preview = preview
-        self.monitor = _Monitor(mocks)
+        self.monitor = _Monitor(mocks, crds)
         self.registrations = self.monitor.registrations
 
     def execute(self) -> RunResult:

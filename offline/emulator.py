@@ -176,11 +176,13 @@ class Emulator:
             )
             self.adopted[secret.import_arn] = created["ARN"]
 
-    def put_manual_values(self) -> list[str]:
-        """What each owner does after a first `up` stopped on empty secrets: put-secret-value."""
+    def put_manual_values(self, settings=None) -> list[str]:
+        """What each owner does after an `up` stopped on empty secrets: put-secret-value (the
+        inventory of ``settings``, default the emulator's: a changed stack may list more)."""
+        settings = settings or self.settings
         client, done = self.client("secretsmanager"), []
-        for secret in self.settings.secrets.inventory:
-            name = self.settings.secrets.secret_name(secret, self.settings.environment)
+        for secret in settings.secrets.inventory:
+            name = settings.secrets.secret_name(secret, settings.environment)
             versions = client.list_secret_version_ids(SecretId=name)["Versions"]
             if not any("AWSCURRENT" in v.get("VersionStages", []) for v in versions):
                 client.put_secret_value(SecretId=name, SecretString=json.dumps({secret.property: random.token_hex(16)}))

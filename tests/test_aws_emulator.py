@@ -150,3 +150,52 @@ def test_the_old_reminder_start_date_is_refused_by_the_emulator(monkeypatch: pyt
     phases = rehearse("prod", datetime.now(UTC))
     messages = {s.message for p in phases for s in p.refused}
     assert messages == {"ValidationException: The StartDate you specify cannot be earlier than 5 minutes ago."}
+
+
+def test_a_secret_added_later_stops_the_update_until_it_has_a_value() -> None:
+    """Adding a key to a running stack (README, "Changing the keys"): pulumi-kubernetes may accept
+    the ExternalSecret's Ready from before the change (provider/pkg/await/condition/custom.go looks
+    at no generation; External Secrets publishes none), so the gate must stop the update before
+    the ExternalSecret changes until the new secret holds a value, and let it through after."""
+    from helpers import changed
+
+    from offline.emulator import Phase, run_program
+    from offline.harness import to_wire
+    from settings.report import validate
+
+    new = {
+        "name": "WEBHOOK_SECRET",
+        "owner": "DevOps",
+        "rotationDays": 90,
+        "automation": "manual",
+        "lastRotated": datetime.now(UTC).date().isoformat(),
+        "description": "Signs outgoing webhooks",
+    }
+    from offline.stackfile import project_values
+
+    document = changed("dev", {})
+    inventory = [*document["reconciliation-platform:secrets"]["inventory"], new]
+    document = changed("dev", {"secrets.inventory": inventory})
+    config, secret_keys = to_wire(document)
+    values, keys = project_values(document, "reconciliation-platform")
+    settings, problems = validate(values, keys, "reconciliation-platform", "dev")
+    assert problems == []
+    seen: dict = {}
+
+    def afterwards(emulator: Emulator) -> None:
+        emulator.phase = Phase("the change", datetime.now(UTC))
+        registrations, seen["error"] = run_program("dev", emulator, config, secret_keys)
+        seen["types"] = [r.type for r in registrations]
+        filled = emulator.put_manual_values(settings)
+        registrations, seen["after"] = run_program("dev", emulator, config, secret_keys)
+        seen["filled"] = filled
+        external = next(r for r in registrations if r.type == "kubernetes:external-secrets.io/v1:ExternalSecret")
+        seen["keys"] = [entry["secretKey"] for entry in external.inputs["spec"]["data"]]
+
+    rehearse("dev", datetime.now(UTC), then=afterwards)
+    assert "WEBHOOK_SECRET (reconciliation/dev/WEBHOOK_SECRET): owner DevOps:" in seen["error"]
+    assert "kubernetes:external-secrets.io/v1:ExternalSecret" not in seen["types"]
+    assert "kubernetes:apps/v1:Deployment" not in seen["types"]
+    assert seen["filled"] == ["WEBHOOK_SECRET"]
+    assert seen["after"] == ""
+    assert "WEBHOOK_SECRET" in seen["keys"]

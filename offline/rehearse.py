@@ -1,6 +1,6 @@
 """Rehearse a stack's `pulumi up` against an AWS API emulator, before the real one.
 
-    ./tasks.sh rehearse [stack] [--at 2027-01-15]
+    ./tasks.sh rehearse [stack] [--at 2027-01-15] [--format markdown]
 
 Runs the program (offline/emulator.py) as the first `up` of the stack into an empty account at the
 given day (default: now): every AWS resource through the API calls the provider makes, the owners'
@@ -43,10 +43,25 @@ def report(stack: str, phases: list[Phase]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def markdown(stack: str, phases: list[Phase]) -> str:
+    """For the pull request's comment: one status line, the report folded under it."""
+    refused = [step for phase in phases for step in phase.refused]
+    if refused:
+        first = refused[0]
+        status = f":x: `{stack}`: the AWS API emulator refused {len(refused)} call(s), first {first.type} {first.name}"
+    elif phases and phases[-1].error:
+        status = f":x: `{stack}`: the program stopped: {phases[-1].error.splitlines()[0]}"
+    else:
+        status = f":white_check_mark: `{stack}`: first `up`, the owners' values and a week of updates, nothing refused"
+    body = report(stack, phases)
+    return f"{status}\n\n<details><summary>rehearsal</summary>\n\n```\n{body}```\n\n</details>\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--at", help="the day of the first `up` (ISO 8601; default: now)")
+    parser.add_argument("--format", choices=("text", "markdown"), default="text")
     args = parser.parse_args(argv)
     at = datetime.now(UTC)
     if args.at:
@@ -57,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:  # an invalid or missing stack file
         print(f"error: {error}", file=sys.stderr)
         return 2
-    sys.stdout.write(report(args.stack, phases))
+    sys.stdout.write((markdown if args.format == "markdown" else report)(args.stack, phases))
     refused = any(phase.refused for phase in phases)
     finished = bool(phases) and not phases[-1].error
     return 0 if finished and not refused else 1

@@ -15,6 +15,22 @@ from offline.harness import PROJECT, StackRun, stack_document, to_wire
 from offline.stackfile import project_values
 
 DELETE = object()  # a change that removes the key
+# The capacity proposal's autoscaling behavior, which is also the settings' documented default.
+PROPOSAL_BEHAVIOR = {
+    "scaleDown": {
+        "stabilizationWindowSeconds": 300,
+        "selectPolicy": "Max",
+        "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}],
+    },
+    "scaleUp": {
+        "stabilizationWindowSeconds": 0,
+        "selectPolicy": "Max",
+        "policies": [
+            {"type": "Percent", "value": 100, "periodSeconds": 30},
+            {"type": "Pods", "value": 2, "periodSeconds": 30},
+        ],
+    },
+}
 
 
 def changed(stack: str, changes: dict[str, Any]) -> dict:

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import validated
+from helpers import PROPOSAL_BEHAVIOR, validated
 
 from capacity import __main__ as cli
 from capacity import profiles, rightsize
@@ -40,21 +40,7 @@ PROD_AS_COMPUTED = {
         "maxReplicas": 10,
         "targetCpuUtilization": 70,
         "targetMemoryUtilization": 80,
-        "behavior": {
-            "scaleUp": {
-                "stabilizationWindowSeconds": 0,
-                "selectPolicy": "Max",
-                "policies": [
-                    {"type": "Percent", "value": 100, "periodSeconds": 30},
-                    {"type": "Pods", "value": 2, "periodSeconds": 30},
-                ],
-            },
-            "scaleDown": {
-                "stabilizationWindowSeconds": 300,
-                "selectPolicy": "Max",
-                "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}],
-            },
-        },
+        "behavior": PROPOSAL_BEHAVIOR,
     },
     "capacity": {},  # the load model's and start-up times' defaults
 }

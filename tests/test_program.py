@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import math
 
+from helpers import PROPOSAL_BEHAVIOR
+
 from offline.harness import PROJECT, RunResult, run_stack, stack_document
 from settings.quantity import parse_quantity
 from settings.stack import StackSettings
 
 COMPONENT = "reconciliation:backend:BackendService"
-# The capacity proposal's autoscaling behavior, which is also the settings' documented default.
-PROPOSAL_BEHAVIOR = {
-    "scaleDown": {
-        "stabilizationWindowSeconds": 300,
-        "selectPolicy": "Max",
-        "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}],
-    },
-    "scaleUp": {
-        "stabilizationWindowSeconds": 0,
-        "selectPolicy": "Max",
-        "policies": [
-            {"type": "Percent", "value": 100, "periodSeconds": 30},
-            {"type": "Pods", "value": 2, "periodSeconds": 30},
-        ],
-    },
-}
 KINDS = {
     "kubernetes:core/v1:Namespace",
     "kubernetes:core/v1:ServiceAccount",

@@ -99,9 +99,14 @@ def write(stack_file: Path, recommendations: list[Recommendation], project: str,
         raise ValueError(f"{stack_file.name} sets no backend.resources.requests to update") from error
     lines = original.splitlines(keepends=True)
     wanted = {r.resource: r.recommended for r in recommendations}
-    for resource, value in wanted.items():
+    for resource in wanted:
         if resource not in requests:
             raise ValueError(f"{stack_file.name} sets no backend.resources.requests.{resource} to update")
+    # Right to left: a value replaced first must not move another one on its line (the stack files
+    # write the requests as one flow mapping, {cpu: 100m, memory: 128Mi, ...}: 100m -> 1000m moved
+    # the memory value one column past where ruamel's parser of the original found it).
+    for resource in sorted(wanted, key=lambda key: tuple(requests.lc.value(key)), reverse=True):
+        value = wanted[resource]
         line, column = requests.lc.value(resource)
         text = lines[line]
         end = column + len(_scalar_text(text[column:]))

@@ -10,7 +10,7 @@ import json
 import pytest
 from helpers import validated
 
-from components import manifests
+from components import manifests, pod
 from settings.objects import KINDS
 from settings.stack import StackSettings
 
@@ -105,3 +105,23 @@ def test_patch_force_marks_exactly_what_the_stack_adopts(adopted: bool, stack: s
     for key, builder in NAMESPACED.items():
         annotations = builder(changed)["metadata"].get("annotations", {})
         assert (annotations.get(manifests.PATCH_FORCE) == "true") is adopted, key
+
+
+def test_the_probes_are_in_the_apis_field_names(settings: StackSettings) -> None:
+    """core/v1 Probe is `initialDelaySeconds`/`periodSeconds`/`timeoutSeconds`/`failureThreshold`
+    beside its `httpGet` handler (kubernetes/api core/v1/types.go, json tags): a snake_case key is
+    dropped by the API server, and the kubelet would probe on its defaults (every 10 s, 3 failures)."""
+    container = pod.container(settings)
+    probes = settings.backend.probes
+    for key, probe in (
+        ("startupProbe", probes.startup),
+        ("readinessProbe", probes.readiness),
+        ("livenessProbe", probes.liveness),
+    ):
+        assert container[key] == {
+            "httpGet": {"path": probes.path, "port": pod.PORT_NAME},
+            "initialDelaySeconds": probe.initial_delay_seconds,
+            "periodSeconds": probe.period_seconds,
+            "timeoutSeconds": probe.timeout_seconds,
+            "failureThreshold": probe.failure_threshold,
+        }, key

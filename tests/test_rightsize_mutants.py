@@ -1,0 +1,214 @@
+"""The rightsizing recommendation as a user reads it, computed by hand: the explanation's percentile,
+sample count, window and targets, and what the change reserves at maxReplicas, on both sides of a
+change and of the window's rounding; the stack-file edit with quoted, flow-style and commented
+values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import validated
+
+from capacity import rightsize
+from capacity.recorded import Usage
+from settings.quantity import parse_quantity
+
+MIB = 1024 * 1024
+PROJECT = "reconciliation-platform"
+
+
+def _settings(cpu: str, memory: str, cpu_target: int = 60, memory_target: int = 80, min_samples: int = 2):
+    """prod with explicit inputs of the hand computations (its other settings do not enter them)."""
+    settings, problems = validated(
+        "prod",
+        {
+            "backend.resources.requests.cpu": cpu,
+            "backend.resources.requests.memory": memory,
+            "backend.resources.limits.cpu": "2",
+            "backend.resources.limits.memory": "2Gi",
+            "backend.autoscaling.minReplicas": 2,
+            "backend.autoscaling.maxReplicas": 10,
+            "backend.autoscaling.targetCpuUtilization": cpu_target,
+            "backend.autoscaling.targetMemoryUtilization": memory_target,
+            "capacity.rightsizing": {"cpuPercentile": 0.95, "memoryHeadroom": 0.15, "minSamples": min_samples},
+        },
+    )
+    assert problems == []
+    return settings
+
+
+def _usage(times: list[float], cores: float, mib: float, pods: int = 2) -> Usage:
+    names = [f"backend-5d8f7c9b4-{i}" for i in range(pods)]
+    return Usage(
+        list(times), [dict.fromkeys(names, cores)] * len(times), [dict.fromkeys(names, mib * MIB)] * len(times)
+    )
+
+
+HOUR = [15.0 * i for i in range(241)]  # 241 samples 15 s apart: exactly 1 h from the first to the last
+
+
+def test_a_recommendation_says_what_it_is_drawn_from_and_what_it_reserves() -> None:
+    """2 pods x 241 samples over 1 h at 120m and 200 MiB; requests 100m and 128Mi, 10 replicas at most.
+    CPU: p95 = 120m, / 60 % = 200m: +100m x 10 = +1 core. Memory: 200 / 0.8 = 250Mi (over +15 % =
+    230Mi): +122Mi x 10 = 1220Mi = +1.19 GiB."""
+    cpu, memory = rightsize.recommend(_settings("100m", "128Mi"), _usage(HOUR, 0.12, 200))
+    assert cpu == rightsize.Recommendation(
+        "cpu",
+        "100m",
+        "200m",
+        "p95 of 482 per-pod samples over 1.0 h / the 60% target, rounded up to 10m",
+        "+1 cores",
+    )
+    assert memory == rightsize.Recommendation(
+        "memory",
+        "128Mi",
+        "250Mi",
+        "peak working set of 482 per-pod samples over 1.0 h + 15% headroom, at most 80% of the request",
+        "+1.19 GiB",
+    )
+
+
+def test_a_smaller_recommendation_frees_what_it_no_longer_reserves() -> None:
+    """The same usage against 300m and 512Mi: -100m x 10 = -1 core; -262Mi x 10 = -2620Mi = -2.56 GiB."""
+    cpu, memory = rightsize.recommend(_settings("300m", "512Mi"), _usage(HOUR, 0.12, 200))
+    assert (cpu.recommended, cpu.reserved_change_at_max) == ("200m", "-1 cores")
+    assert (memory.recommended, memory.reserved_change_at_max) == ("250Mi", "-2.56 GiB")
+    # Unchanged requests reserve nothing more.
+    cpu, memory = rightsize.recommend(_settings("200m", "250Mi"), _usage(HOUR, 0.12, 200))
+    assert (cpu.reserved_change_at_max, memory.reserved_change_at_max) == ("+0 cores", "+0.00 GiB")
+
+
+def test_the_window_is_the_first_to_the_last_sample_in_tenths_of_an_hour() -> None:
+    """180 s is 0.05 h, shown as 0.1 h; 165 s (one sample less) 0.0 h; 179.97 s just under the
+    rounding point 0.0 h, 180.02 s just over it 0.1 h."""
+
+    def window(times: list[float]) -> str:
+        cpu, _ = rightsize.recommend(_settings("100m", "128Mi"), _usage(times, 0.12, 200))
+        return cpu.explanation.split(" over ")[1].split(" / ")[0]
+
+    steps = [15.0 * i for i in range(13)]  # 0 .. 180 s
+    assert window(steps) == "0.1 h"
+    assert window(steps[:-1]) == "0.0 h"
+    assert window([*steps[:-1], 179.97]) == "0.0 h"
+    assert window([*steps[:-1], 180.02]) == "0.1 h"
+    # From the first sample, not the second: starting at 15 s the same 180 s end is 165 s long.
+    assert window(steps[1:]) == "0.0 h"
+
+
+def test_an_idle_backend_still_gets_the_10m_floor() -> None:
+    """No CPU at all (0 cores in every sample): 0m would be refused by the settings, 10m is the floor."""
+    cpu, _ = rightsize.recommend(_settings("100m", "128Mi"), _usage(HOUR, 0.0, 200))
+    assert cpu.recommended == "10m"
+
+
+def test_memory_is_rounded_up_to_a_whole_mebibyte_and_no_further() -> None:
+    """200 MiB / 0.8 is 250Mi exactly: 250Mi, not 251Mi; 200.08 MiB / 0.8 = 250.1: 251Mi."""
+    _, memory = rightsize.recommend(_settings("100m", "128Mi"), _usage(HOUR, 0.12, 200))
+    assert memory.recommended == "250Mi"
+    _, memory = rightsize.recommend(_settings("100m", "128Mi"), _usage(HOUR, 0.12, 200.08))
+    assert memory.recommended == "251Mi"
+
+
+def test_the_sample_minimum_counts_the_scarcer_resource() -> None:
+    """A CPU series longer than the memory one: the memory samples decide (2 pods x 3 = 6 < 7)."""
+    usage = _usage([0.0, 15.0, 30.0], 0.12, 200)
+    longer = Usage(usage.times, [*usage.cpu, *usage.cpu], usage.memory)
+    assert rightsize.recommend(_settings("100m", "128Mi", min_samples=6), longer)
+    with pytest.raises(ValueError, match=r"^too little data to recommend from: 6 per-pod samples over 0\.0 h, "):
+        rightsize.recommend(_settings("100m", "128Mi", min_samples=7), longer)
+
+
+def _stack_file(tmp_path: Path, requests: str) -> Path:
+    path = tmp_path / "Pulumi.test.yaml"
+    path.write_text(f"config:\n  {PROJECT}:backend:\n    resources:\n{requests}")
+    return path
+
+
+def _write(path: Path, cpu: str = "250m", memory: str = "300Mi") -> str:
+    recommendations = [
+        rightsize.Recommendation("cpu", "", cpu, "", ""),
+        rightsize.Recommendation("memory", "", memory, "", ""),
+    ]
+    rightsize.write(path, recommendations, PROJECT, lambda: None)
+    return path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # Block style, a comment after a value.
+        (
+            "      requests:\n        cpu: 200m  # p95 last week\n        memory: 256Mi\n",
+            "      requests:\n        cpu: 250m  # p95 last week\n        memory: 300Mi\n",
+        ),
+        # Quoted values keep their quotes, double or single.
+        (
+            "      requests:\n        cpu: \"200m\"\n        memory: '256Mi'\n",
+            "      requests:\n        cpu: \"250m\"\n        memory: '300Mi'\n",
+        ),
+        # Flow style: the value ends at the comma or the closing brace; a longer value first on the
+        # line must not move the second (a real bug: the second was looked up where it had been).
+        (
+            "      requests: {cpu: 200m, memory: 256Mi}\n",
+            "      requests: {cpu: 250m, memory: 300Mi}\n",
+        ),
+        (
+            "      requests: {memory: '256Mi', cpu: \"200m\"}\n",
+            "      requests: {memory: '300Mi', cpu: \"250m\"}\n",
+        ),
+        (
+            "      requests: {cpu: 1, memory: 256Mi}\n",
+            "      requests: {cpu: 250m, memory: 300Mi}\n",
+        ),
+    ],
+    ids=["block-commented", "quoted", "flow", "flow-quoted", "flow-number"],
+)
+def test_write_replaces_each_value_where_it_stands(tmp_path: Path, before: str, after: str) -> None:
+    path = _stack_file(tmp_path, before)
+    header = path.read_text()[: -len(before)]
+    assert _write(path) == header + after
+
+
+def test_a_quoted_value_ends_at_its_closing_quote_not_a_comma_inside() -> None:
+    assert rightsize._scalar_text("'2,5' # x") == "'2,5'"
+    assert rightsize._scalar_text('"a"b') == '"a"'
+    assert rightsize._scalar_text("'unclosed") == "'unclosed"  # no closing quote: the rest of the line
+    assert rightsize._scalar_text("200m]") == "200m"
+    assert rightsize._scalar_text("200m   \n") == "200m"
+    assert rightsize._scalar_text("200m#not-a-comment") == "200m#not-a-comment"  # YAML needs a space before #
+
+
+def test_write_refuses_a_file_without_the_requests(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.test.yaml"
+    path.write_text(f"config:\n  {PROJECT}:backend:\n    port: 8080\n")
+    with pytest.raises(ValueError, match=r"^Pulumi\.test\.yaml sets no backend\.resources\.requests to update$"):
+        _write(path)
+    path = _stack_file(tmp_path, "      requests:\n        cpu: 200m\n")
+    with pytest.raises(ValueError, match=r"sets no backend\.resources\.requests\.memory to update$"):
+        _write(path)
+
+
+def test_write_on_each_stack_file_takes_a_longer_cpu_value_before_the_memory_one(stack: str, tmp_path: Path) -> None:
+    """The stack files write the requests as one flow mapping: a CPU value growing a digit (100m ->
+    1000m) used to shift the memory value, and --write refused the file ("would change more than
+    the requests"). Every line but the requests' is the original's; the requests parse to the new
+    values, ephemeral storage unchanged."""
+    from ruamel.yaml import YAML
+
+    from capacity import __main__ as cli
+
+    source = cli.ROOT / f"Pulumi.{stack}.yaml"
+    path = tmp_path / source.name
+    path.write_text(source.read_text())
+    requests = validated(stack)[0].backend.resources.requests
+    cpu = f"{round(float(parse_quantity(requests.cpu)) * 1000) * 10}m"  # one digit longer
+    memory = f"{round(float(parse_quantity(requests.memory)) / MIB) + 1}Mi"
+    written = _write(path, cpu, memory)
+    before, after = source.read_text().splitlines(), written.splitlines()
+    assert len(before) == len(after)
+    changed = [i for i, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]
+    parsed = YAML().load(written)["config"][f"{PROJECT}:backend"]["resources"]["requests"]
+    assert {parsed.lc.value(key)[0] for key in ("cpu", "memory")} == set(changed)
+    assert (parsed["cpu"], parsed["memory"]) == (cpu, memory)
+    assert parsed["ephemeralStorage"] == requests.ephemeral_storage

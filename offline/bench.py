@@ -9,7 +9,14 @@ own cost; ``x floor`` is each median over the floor's. Wall time on a shared 2-c
 varies by 10-20 % between runs, so ``--instructions`` also counts the CPU instructions of the
 floor and of each render once under valgrind's callgrind (slow, about a minute each, but the
 same count every time): the ratio a change moves, without the noise. The test suite is timed
-once, as ``./tasks.sh test`` runs it.
+once, warm, as a developer runs ``./tasks.sh test`` (lint, format check, pytest with coverage, the
+policy pack's tests), with its 15 slowest tests listed. Each row also gives the CPU time (user + sys,
+the command's and its children's) and the load the rest of the machine put on it meanwhile (the CPU
+seconds other processes used per second, from /proc/stat), since the cores are shared.
+
+A command that fails does not stop the benchmark: it becomes a row of its own (the command, its exit
+code, and for pytest the failing tests' ids read from its short test summary, else its last line),
+is not run again, every other row is still measured and printed, and the benchmark exits 1.
 
 Every command runs with a warm bytecode cache, as on an operator's machine from the second run
 on: pip compiled the SDK when it installed it, and Python caches the program's own modules the
@@ -31,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 # Deliberately no import of offline.harness (and so of Pulumi): a forked child's peak RSS
@@ -74,21 +82,111 @@ def warm(command: list[str], env: dict[str, str] | None = None) -> None:
     measure(command, 1, env)
 
 
+class CommandFailedError(Exception):
+    """A measured command exited non-zero: the command, its exit code, the failing pytest ids
+    (read from its output) and the end of what it printed."""
+
+    def __init__(self, command: list[str], code: int, output: str) -> None:
+        self.command, self.code, self.output = command, code, output
+        self.tests = failed_tests(output)
+        super().__init__(f"benchmark command failed (exit {code}): {' '.join(command)}")
+
+    def summary(self) -> str:
+        """One line for the table: the failing tests, else the last line the command printed."""
+        if self.tests:
+            return "failed: " + ", ".join(f"`{test}`" for test in self.tests)
+        last = next((line.strip() for line in reversed(self.output.splitlines()) if line.strip()), "")
+        return f"last output: {last[:200]}" if last else "no output"
+
+
+# pytest's short test summary (`-rfE`, its default): `FAILED <node id>[ - message]` and `ERROR
+# <node id or file>[ - message]`, after the `= short test summary info =` rule.
+_SUMMARY_LINE = re.compile(r"^(?:FAILED|ERROR) (\S+)")
+
+
+def failed_tests(output: str) -> list[str]:
+    """The node ids of the failed and erroring tests in pytest's short test summary, in order.
+    A parametrized id may hold spaces and ` - ` (``test_x[dev-in a month]``): the id runs to the
+    bracket that closes its parameters, the rest of the line is pytest's message."""
+    found: list[str] = []
+    in_summary = False
+    for line in output.splitlines():
+        if re.match(r"^=+ short test summary info =+$", line):
+            in_summary = True
+            continue
+        if in_summary and line.startswith("="):
+            in_summary = False  # the closing `= N failed, M passed in ... =` line
+        if not in_summary or _SUMMARY_LINE.match(line) is None:
+            continue
+        rest = line.split(" ", 1)[1]
+        end = _node_id_end(rest)
+        if rest[:end] not in found:
+            found.append(rest[:end])
+    return found
+
+
+def _node_id_end(text: str) -> int:
+    """Where the node id at the start of ``text`` ends: at the first space outside its brackets."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth == 0 and text[index + 1 : index + 2] in ("", " "):
+                return index + 1
+        elif char == " " and depth == 0:
+            return index
+    return len(text)
+
+
+@dataclass
+class Run:
+    """One run of a command: wall seconds, CPU seconds (user + sys, the command and every process
+    it waited for), peak RSS (KiB), the CPU seconds the rest of the machine used meanwhile (all busy
+    time in /proc/stat minus the command's own: the load it was measured under), what it printed."""
+
+    wall: float
+    cpu: float
+    peak: int
+    others: float | None
+    output: str = ""
+
+
+def busy_seconds() -> float | None:
+    """CPU seconds all processes on the machine have spent busy since boot (None off Linux)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal, *_ = (int(f) for f in fields)
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def run_once(command: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run ``command`` once; raises CommandFailedError (with what it printed) when it exits non-zero."""
+    # Output goes to a file, not a pipe: a chatty child must never block on a full pipe.
+    with tempfile.TemporaryFile() as output:
+        before = busy_seconds()
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        after = busy_seconds()
+        cpu = usage.ru_utime + usage.ru_stime
+        code = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        printed = output.read().decode(errors="replace")
+    if code != 0:
+        raise CommandFailedError(command, code, printed)
+    others = None if before is None or after is None else max(0.0, after - before - cpu)
+    return Run(wall, cpu, usage.ru_maxrss, others, printed)
+
+
 def measure(command: list[str], runs: int, env: dict[str, str] | None = None) -> tuple[list[float], int]:
     """Wall seconds of each run, and the largest peak RSS (KiB) of any run."""
-    walls, peak = [], 0
-    for _ in range(runs):
-        # stderr goes to a file, not a pipe: a chatty child must never block on a full pipe.
-        with tempfile.TemporaryFile() as errors:
-            start = time.perf_counter()
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors)
-            _, status, usage = os.wait4(process.pid, 0)
-            walls.append(time.perf_counter() - start)
-            if os.waitstatus_to_exitcode(status) != 0:
-                errors.seek(0)
-                raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{errors.read().decode()}")
-        peak = max(peak, usage.ru_maxrss)
-    return walls, peak
+    done = [run_once(command, env) for _ in range(runs)]
+    return [r.wall for r in done], max(r.peak for r in done)
 
 
 def instructions(command: list[str], env: dict[str, str] | None = None) -> int:
@@ -106,8 +204,21 @@ def instructions(command: list[str], env: dict[str, str] | None = None) -> int:
     )
     found = re.search(r"Collected : (\d+)", completed.stderr)
     if completed.returncode != 0 or found is None:
-        raise SystemExit(f"benchmark command failed under valgrind: {' '.join(command)}\n{completed.stderr[-2000:]}")
+        raise CommandFailedError(command, completed.returncode, completed.stdout + completed.stderr)
     return int(found[1])
+
+
+def slowest_tests(output: str) -> list[str]:
+    """The lines of pytest's ``--durations`` section (``1.23s call  tests/...``), slowest first."""
+    lines, inside = [], False
+    for line in output.splitlines():
+        if re.match(r"^=+ slowest \d+ durations =+$", line):
+            inside = True
+        elif inside and (line.startswith("=") or not line.strip()):
+            break
+        elif inside and re.match(r"^\d+(\.\d+)?s ", line):
+            lines.append(line)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         "--instructions", action="store_true", help="also count instructions of the floor and renders (valgrind)"
     )
     args = parser.parse_args(argv)
+    if args.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
     python = sys.executable
     modules, statements = sdk_imports(), sdk_import_statements()
     rows = [
@@ -170,37 +283,118 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         if not args.no_suite:
-            rows.append(("test suite (pytest + coverage)", [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], 1))
-        for label, command, _ in rows:
-            if not label.startswith("test suite"):  # its modules are the renders', bar the tests
-                warm(command, env)
-        print(
-            f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, warm bytecode cache;"
-            f" SDK modules: {', '.join(modules)}\n"
-        )
-        print("| what | runs | wall median (s) | wall best (s) | x floor | x floor like program | peak RSS (MiB) |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        # Round-robin, one run of each command per round: the machine's speed drifts over a
-        # benchmark, and measuring the floor first and the renders last would bias the ratio.
-        results: dict[str, tuple[list[float], int]] = {label: ([], 0) for label, _, _ in rows}
-        for round_ in range(max(runs for _, _, runs in rows)):
-            for label, command, runs in rows:
-                if round_ < runs:
-                    walls, peak = measure(command, 1, env)
-                    results[label] = (results[label][0] + walls, max(results[label][1], peak))
-        floors = [statistics.median(results[label][0]) for label, _, _ in rows if label.startswith("import SDK")]
-        for label, _, runs in rows:
-            walls, peak = results[label]
-            median = statistics.median(walls)
-            ratios = [f"{median / f:.2f}" if label.startswith(("import SDK", "render")) else "" for f in floors]
-            print(f"| {label} | {runs} | {median:.2f} | {min(walls):.2f} | {' | '.join(ratios)} | {peak / 1024:.0f} |")
-        if args.instructions:
-            counted = [(label, command) for label, command, _ in rows if label.startswith(("import SDK", "render"))]
-            print("\n| what | instructions (M) | x floor | x floor like program |\n|---|---:|---:|---:|")
-            counts = [instructions(command, env) for _, command in counted]  # the two floors come first
-            for (label, _), count in zip(counted, counts, strict=True):
-                print(f"| {label} | {count / 1e6:.0f} | {count / counts[0]:.3f} | {count / counts[1]:.3f} |")
+            # As a developer runs it, warm: the venvs set up (nothing installed), the SDKs' bytecode
+            # compiled by pip, the shell's own environment. Lint, format check, the program's tests
+            # with coverage on every core, then the policy pack's tests in their own venv.
+            rows.append((SUITE, ["./tasks.sh", "test", "-p", "no:cacheprovider", f"--durations={SLOWEST}"], 1))
+        return report(rows, env, args.instructions, modules)
+
+
+SUITE = "./tasks.sh test, warm (lint, format check, pytest + coverage, policy pack tests)"
+SLOWEST = 15
+
+
+Row = tuple[str, list[str], int]  # label, command, runs
+
+
+def report(rows: list[Row], env: dict[str, str], count: bool, modules: list[str] | None = None) -> int:
+    """Measure ``rows`` and print the table; 1 if any command failed.
+
+    A command that fails is a row of its own (its exit code, the failing tests or its last line)
+    and is not run again; every other row is still measured and printed."""
+    results, failures = run_rows(rows, env)
+    print(
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, warm bytecode cache;"
+        f" SDK modules: {', '.join(modules or [])}\n"
+    )
+    print_table(rows, results, failures)
+    if count:
+        print_instructions(rows, env, failures)
+    if failures:
+        print(f"\n{len(failures)} command(s) failed: {', '.join(failures)}", file=sys.stderr)
+        for label, failure in failures.items():
+            print(f"\n--- {label}: the end of its output ---\n{failure.output[-3000:]}", file=sys.stderr)
+        return 1
     return 0
+
+
+def run_rows(rows: list[Row], env: dict[str, str]) -> tuple[dict[str, list[Run]], dict[str, CommandFailedError]]:
+    """Each row's runs, and each failed row's failure (after which it is not run again)."""
+    failures: dict[str, CommandFailedError] = {}
+    for label, command, _ in rows:
+        if label != SUITE:  # the suite's modules are the renders', bar the tests
+            try:
+                warm(command, env)
+            except CommandFailedError as failure:
+                failures[label] = failure
+    # Round-robin, one run of each command per round: the machine's speed drifts over a
+    # benchmark, and measuring the floor first and the renders last would bias the ratio.
+    results: dict[str, list[Run]] = {label: [] for label, _, _ in rows}
+    for round_ in range(max((runs for _, _, runs in rows), default=0)):
+        for label, command, runs in rows:
+            if round_ < runs and label not in failures:
+                try:
+                    results[label].append(run_once(command, None if label == SUITE else env))
+                except CommandFailedError as failure:
+                    failures[label] = failure
+    return results, failures
+
+
+def failure_row(label: str, failure: CommandFailedError, columns: int, how: str = "") -> str:
+    command = " ".join(failure.command)
+    return f"| **FAILED** {label}{how}: `{command}` exited {failure.code}; {failure.summary()} |" + " |" * columns
+
+
+def print_table(rows: list[Row], results: dict[str, list[Run]], failures: dict[str, CommandFailedError]) -> None:
+    floors = [
+        statistics.median(r.wall for r in results[label]) if results[label] else None
+        for label, _, _ in rows
+        if label.startswith("import SDK")
+    ]
+    print(
+        "| what | runs | wall median (s) | wall best (s) | CPU user+sys median (s) | x floor | x floor like program"
+        " | peak RSS (MiB) | others' load (cores) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, _, _ in rows:
+        if done := results[label]:
+            median = statistics.median(r.wall for r in done)
+            relative = label.startswith(("import SDK", "render"))
+            ratios = " | ".join(f"{median / f:.2f}" if f and relative else "" for f in floors)
+            # Others' load: the CPU seconds the rest of the machine used per second of these runs.
+            known = [r.others for r in done if r.others is not None]
+            load = f"{sum(known) / sum(r.wall for r in done):.2f}" if known else ""
+            print(
+                f"| {label} | {len(done)} | {median:.2f} | {min(r.wall for r in done):.2f}"
+                f" | {statistics.median(r.cpu for r in done):.2f} | {ratios}"
+                f" | {max(r.peak for r in done) / 1024:.0f} | {load} |"
+            )
+        if label in failures:
+            print(failure_row(label, failures[label], 8))
+    suite = results.get(SUITE)
+    if suite and (slowest := slowest_tests(suite[0].output)):
+        print(f"\nThe {SLOWEST} slowest tests (pytest --durations={SLOWEST}):\n")
+        print("\n".join(f"    {line}" for line in slowest))
+
+
+def print_instructions(rows: list[Row], env: dict[str, str], failures: dict[str, CommandFailedError]) -> None:
+    counted = [(label, command) for label, command, _ in rows if label.startswith(("import SDK", "render"))]
+    counts: dict[str, int] = {}
+    earlier = set(failures)  # rows already failed in the table above: not counted, not repeated
+    for label, command in counted:
+        if label not in earlier:
+            try:
+                counts[label] = instructions(command, env)
+            except CommandFailedError as failure:
+                failures[label] = failure
+    floors = [counts.get(label) for label, _ in counted if label.startswith("import SDK")]
+    print("\n| what | instructions (M) | x floor | x floor like program |\n|---|---:|---:|---:|")
+    for label, _ in counted:
+        if label in counts:
+            ratios = " | ".join(f"{counts[label] / f:.3f}" if f else "" for f in floors)
+            print(f"| {label} | {counts[label] / 1e6:.0f} | {ratios} |")
+        elif label not in earlier:
+            print(failure_row(label, failures[label], 3, " under valgrind"))
 
 
 if __name__ == "__main__":

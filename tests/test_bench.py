@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -28,46 +29,94 @@ def test_measure_reports_each_run_and_a_peak() -> None:
     assert peak > 1024  # KiB: an interpreter is more than 1 MiB
 
 
-def test_measure_stops_on_a_failing_command() -> None:
-    with pytest.raises(SystemExit, match="benchmark command failed"):
-        bench.measure([sys.executable, "-c", "raise SystemExit(3)"], runs=1)
+def test_measure_stops_on_a_failing_command_with_its_exit_code_and_last_words() -> None:
+    with pytest.raises(bench.CommandFailedError, match=r"benchmark command failed \(exit 3\)") as caught:
+        bench.measure([sys.executable, "-c", "print('first'); print('the reason'); raise SystemExit(3)"], runs=1)
+    assert caught.value.code == 3
+    assert caught.value.tests == []
+    assert caught.value.summary() == "last output: the reason"
 
 
-def _fake_valgrind(tmp_path, monkeypatch, stderr: str, code: int = 0) -> None:
-    fake = tmp_path / "valgrind"
-    fake.write_text(f"#!/bin/sh\necho '{stderr}' >&2\nexit {code}\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+def test_a_run_reports_its_cpu_time_and_the_machines_other_load() -> None:
+    run = bench.run_once([sys.executable, "-c", "sum(i * i for i in range(3_000_000))"])
+    assert run.cpu > 0
+    assert run.others is None or run.others >= 0
+    assert run.wall >= run.cpu * 0.5  # one thread: its CPU time cannot be far above its wall time
 
 
-def test_instructions_reads_callgrinds_count(tmp_path, monkeypatch) -> None:
-    _fake_valgrind(tmp_path, monkeypatch, "==1== Collected : 2821000123")
-    assert bench.instructions([sys.executable, "-c", "pass"]) == 2821000123
+PYTEST_OUTPUT = """\
+..F.E
+=========================== short test summary info ============================
+FAILED tests/test_a.py::test_one - AssertionError: assert 1 == 2
+FAILED tests/test_a.py::test_two[dev-in a month - late] - ValueError: [x] - y
+ERROR tests/test_b.py::TestK::test_three[p[0]] - fixture 'nope' not found
+ERROR tests/test_c.py - ImportError: no module named c
+FAILED tests/test_a.py::test_one - AssertionError: assert 1 == 2
+=================== 3 failed, 2 passed, 2 errors in 1.23s ======================
+FAILED not/a/summary.py::test_after_the_summary
+"""
 
 
-def test_instructions_stops_when_valgrind_fails_or_is_missing(tmp_path, monkeypatch) -> None:
-    _fake_valgrind(tmp_path, monkeypatch, "valgrind: no such tool", code=1)
-    with pytest.raises(SystemExit, match="failed under valgrind"):
-        bench.instructions([sys.executable, "-c", "pass"])
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(SystemExit, match="needs valgrind"):
-        bench.instructions([sys.executable, "-c", "pass"])
+def test_failed_tests_are_read_from_pytests_short_summary() -> None:
+    assert bench.failed_tests(PYTEST_OUTPUT) == [
+        "tests/test_a.py::test_one",
+        "tests/test_a.py::test_two[dev-in a month - late]",
+        "tests/test_b.py::TestK::test_three[p[0]]",
+        "tests/test_c.py",
+    ]
+    assert bench.failed_tests("FAILED tests/test_a.py::test_one - no summary rule above it") == []
 
 
-def test_commands_run_with_a_bytecode_cache_outside_the_tree(tmp_path, monkeypatch) -> None:
-    # This machine's shell sets PYTHONDONTWRITEBYTECODE: left in, every render would recompile
-    # the program's sources while the floor reads the SDK's install-time caches.
-    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
-    module = tmp_path / "src" / "bench_probe.py"
-    module.parent.mkdir()
-    module.write_text("VALUE = 1\n")
-    cache = tmp_path / "cache"
-    env = bench.environment(cache)
-    assert "PYTHONDONTWRITEBYTECODE" not in env
-    assert env["PYTHONHASHSEED"] == "0"
-    bench.warm(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(module.parent)!r}); import bench_probe"], env
+def test_the_slowest_tests_are_read_from_pytests_durations() -> None:
+    output = """\
+============================= slowest 3 durations ==============================
+12.50s call     tests/test_x.py::test_slow[dev]
+3.01s setup    tests/test_y.py::test_setup
+0.50s call     tests/test_z.py::test_quick
+
+(2 durations < 0.005s hidden.  Use -vv to show these durations.)
+======================= 3 passed in 16.00s ==============================
+"""
+    assert bench.slowest_tests(output) == [
+        "12.50s call     tests/test_x.py::test_slow[dev]",
+        "3.01s setup    tests/test_y.py::test_setup",
+        "0.50s call     tests/test_z.py::test_quick",
+    ]
+
+
+def test_a_failing_command_is_a_row_of_its_own_and_every_other_row_is_kept(tmp_path, capsys) -> None:
+    """A real pytest run through the bench's own path, whose one failing test fails from its third
+    run on (the untimed warm-up and the first round pass): the rows measured before and after it
+    are printed, its first round's measurement too, the failure row names the command, its exit
+    code and the failing test's id, the other rows' rounds go on, and the bench exits 1."""
+    (tmp_path / "test_tiny.py").write_text(
+        "from pathlib import Path\n\nimport pytest\n\n"
+        "RUNS = Path(__file__).with_name('runs')\n"
+        "RUNS.write_text(RUNS.read_text() + '.' if RUNS.exists() else '.')\n\n"
+        "def test_passes():\n    assert True\n\n"
+        "@pytest.mark.parametrize('when', ['in a month - late'])\n"
+        "def test_fails(when):\n    assert len(RUNS.read_text()) < 3, when\n"
     )
-    probe = f"bench_probe.cpython-{sys.version_info[0]}{sys.version_info[1]}.pyc"
-    assert probe in {p.name for p in cache.rglob("*.pyc")}
-    assert not (module.parent / "__pycache__").exists()
+    tiny = [sys.executable, "-m", "pytest", str(tmp_path / "test_tiny.py"), "--rootdir", str(tmp_path)]
+    tiny += ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:cov", "-q"]
+    rows = [
+        ("before it", [sys.executable, "-c", "pass"], 3),
+        ("tiny suite", tiny, 3),
+        ("after it", [sys.executable, "-c", "pass"], 3),
+    ]
+    assert bench.report(rows, bench.environment(tmp_path / "cache"), count=False) == 1
+    assert (tmp_path / "runs").read_text() == "..."  # warm-up, round 1, round 2 (failed); no round 3
+    out, err = capsys.readouterr()
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    labels = [line.split(" | ")[0].split(":")[0] for line in table]
+    assert labels == ["| what", "| before it", "| tiny suite", "| **FAILED** tiny suite", "| after it"]
+    before, measured, failed, after = table[1:]
+    assert before.split(" | ")[1] == "3"  # every round of the row before it
+    assert measured.split(" | ")[1] == "1"  # the round it passed
+    assert after.split(" | ")[1] == "3"  # and of the row after it: the failure stopped nothing else
+    assert f"`{' '.join(tiny)}` exited 1" in failed
+    tiny_file = os.path.relpath(tmp_path / "test_tiny.py", bench.ROOT)  # pytest names it from where it ran
+    assert f"failed: `{tiny_file}::test_fails[in a month - late]`" in failed
+    assert "test_passes" not in failed
+    assert "tiny suite" in err
+    assert "1 failed, 1 passed" in err  # the end of its output, for the reader

@@ -248,6 +248,7 @@ def test_await_all_in_the_shell_meets_no_object_that_is_never_ready(stack: str) 
     depend on the variable."""
     plain = StackRun(stack).execute()
     awaited = StackRun(stack, environ={"PULUMI_K8S_AWAIT_ALL": "true"}).execute()
+
     def wire(result: RunResult) -> list[tuple[str, str]]:  # markers (<secret>) compare by their text
         return sorted((r.urn, repr(r.inputs)) for r in result.resources)
 

@@ -212,3 +212,37 @@ def test_write_on_each_stack_file_takes_a_longer_cpu_value_before_the_memory_one
     assert {parsed.lc.value(key)[0] for key in ("cpu", "memory")} == set(changed)
     assert (parsed["cpu"], parsed["memory"]) == (cpu, memory)
     assert parsed["ephemeralStorage"] == requests.ephemeral_storage
+
+
+def test_the_reserved_memory_is_counted_in_gibibytes_of_1024_mebibytes() -> None:
+    """616 MiB / 0.8 = 770Mi against 128Mi: +642Mi x 10 = 6420Mi = 6.269 GiB, shown +6.27 GiB (a
+    divisor of 1023 or 1025 would show +6.28 or +6.26)."""
+    _, memory = rightsize.recommend(_settings("100m", "128Mi"), _usage(HOUR, 0.12, 616))
+    assert (memory.recommended, memory.reserved_change_at_max) == ("770Mi", "+6.27 GiB")
+
+
+def test_a_value_written_across_lines_is_refused_naming_its_line(tmp_path: Path) -> None:
+    """A folded scalar (`cpu: >-` and the value on the next line) is not where ruamel's parser
+    places it: refused, naming the line as an editor counts it (the fifth), the file untouched."""
+    requests = "      requests:\n        cpu: >-\n          200m\n        memory: 256Mi\n"
+    path = _stack_file(tmp_path, requests)
+    original = path.read_text()
+    with pytest.raises(ValueError, match=r"^cannot find the value of requests\.cpu in line 5 of Pulumi\.test\.yaml$"):
+        _write(path)
+    assert path.read_text() == original
+    # And in the sixth line (an even line: the line count is added, not merely made odd).
+    requests = "      requests:\n        cpu: 200m\n        memory: >-\n          256Mi\n"
+    path = _stack_file(tmp_path, requests)
+    with pytest.raises(
+        ValueError, match=r"^cannot find the value of requests\.memory in line 6 of Pulumi\.test\.yaml$"
+    ):
+        _write(path)
+
+
+def test_a_recommendation_is_a_value() -> None:
+    """Frozen (dataclasses: frozen=True makes instances immutable and, with eq, hashable): a table
+    or a comparison of runs can never see a recommendation change after it was made."""
+    recommendation = rightsize.Recommendation("cpu", "100m", "200m", "why", "+1 cores")
+    assert recommendation in {rightsize.Recommendation("cpu", "100m", "200m", "why", "+1 cores")}
+    with pytest.raises(AttributeError):
+        recommendation.recommended = "300m"

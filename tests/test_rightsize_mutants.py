@@ -173,6 +173,7 @@ def test_write_replaces_each_value_where_it_stands(tmp_path: Path, before: str, 
 def test_a_quoted_value_ends_at_its_closing_quote_not_a_comma_inside() -> None:
     assert rightsize._scalar_text("'2,5' # x") == "'2,5'"
     assert rightsize._scalar_text('"a"b') == '"a"'
+    assert rightsize._scalar_text("'' # empty") == "''"  # the closing quote right after the opening one
     assert rightsize._scalar_text("'unclosed") == "'unclosed"  # no closing quote: the rest of the line
     assert rightsize._scalar_text("200m]") == "200m"
     assert rightsize._scalar_text("200m   \n") == "200m"
@@ -182,6 +183,10 @@ def test_a_quoted_value_ends_at_its_closing_quote_not_a_comma_inside() -> None:
 def test_write_refuses_a_file_without_the_requests(tmp_path: Path) -> None:
     path = tmp_path / "Pulumi.test.yaml"
     path.write_text(f"config:\n  {PROJECT}:backend:\n    port: 8080\n")
+    with pytest.raises(ValueError, match=r"^Pulumi\.test\.yaml sets no backend\.resources\.requests to update$"):
+        _write(path)
+    # `resources:` with nothing under it is null: no mapping to look the requests up in.
+    path.write_text(f"config:\n  {PROJECT}:backend:\n    resources:\n")
     with pytest.raises(ValueError, match=r"^Pulumi\.test\.yaml sets no backend\.resources\.requests to update$"):
         _write(path)
     path = _stack_file(tmp_path, "      requests:\n        cpu: 200m\n")

@@ -251,3 +251,23 @@ def test_a_recommendation_is_a_value() -> None:
     assert recommendation in {rightsize.Recommendation("cpu", "100m", "200m", "why", "+1 cores")}
     with pytest.raises(AttributeError):
         recommendation.recommended = "300m"
+
+
+def test_a_request_off_the_round_units_is_counted_exactly() -> None:
+    """Requests 150m and 500M (500,000,000 bytes = 476.84 MiB, not 476): +50m x 10 = +0.5 core, not
+    a whole core or none; 770Mi - 476.84Mi = 293.16Mi x 10 = 2931.6Mi = 2.863 GiB, shown +2.86 GiB
+    (476 whole MiB would show +2.87)."""
+    cpu, memory = rightsize.recommend(_settings("150m", "500M"), _usage(HOUR, 0.12, 616))
+    assert (cpu.recommended, cpu.reserved_change_at_max) == ("200m", "+0.5 cores")
+    assert (memory.recommended, memory.reserved_change_at_max) == ("770Mi", "+2.86 GiB")
+
+
+def test_float_noise_is_ignored_but_a_real_excess_rounds_up() -> None:
+    """The tolerance is a millionth of the rounding unit, on both sides. CPU over a 60 % target:
+    60.0000024m is 10.0000004 tens of millicores (noise): 100m; 60.000024m is 10.000004: 110m.
+    Memory: a peak of 212,231,783 bytes over 80 % is 265,289,728.75 bytes, 253 MiB and 0.75 byte
+    (0.7 millionths of a MiB): 254Mi, never 253Mi below the peak over the target."""
+    assert rightsize.recommend(_settings("100m", "128Mi"), _usage(HOUR, 0.0600000024, 200))[0].recommended == "100m"
+    assert rightsize.recommend(_settings("100m", "128Mi"), _usage(HOUR, 0.060000024, 200))[0].recommended == "110m"
+    peak = 212_231_783 / MIB  # in MiB, exactly (a power of two apart)
+    assert rightsize.recommend(_settings("100m", "128Mi"), _usage(HOUR, 0.12, peak))[1].recommended == "254Mi"

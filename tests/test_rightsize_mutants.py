@@ -244,6 +244,24 @@ def test_a_value_written_across_lines_is_refused_naming_its_line(tmp_path: Path)
         _write(path)
 
 
+def test_a_tagged_value_is_refused_not_rewritten(tmp_path: Path) -> None:
+    """`cpu: !!str 200m`: the text from the value's column is the tag and the value, which is not
+    the plain string the parser holds (a tagged scalar): refused, the tag never silently dropped."""
+    path = _stack_file(tmp_path, "      requests:\n        cpu: !!str 200m\n        memory: 256Mi\n")
+    with pytest.raises(ValueError, match=r"^cannot find the value of requests\.cpu in line 5 of Pulumi\.test\.yaml$"):
+        _write(path)
+
+
+def test_a_value_that_would_add_yaml_is_refused(tmp_path: Path) -> None:
+    """write() takes any recommendation: a value that edits more than itself (a key slipped into the
+    flow mapping) is refused and the file left as it was."""
+    path = _stack_file(tmp_path, "      requests: {cpu: 200m, memory: 256Mi}\n")
+    original = path.read_text()
+    with pytest.raises(ValueError, match=r"^editing Pulumi\.test\.yaml in place would change more than the requests$"):
+        _write(path, cpu="250m, ephemeralStorage: 1Gi")
+    assert path.read_text() == original
+
+
 def test_a_recommendation_is_a_value() -> None:
     """Frozen (dataclasses: frozen=True makes instances immutable and, with eq, hashable): a table
     or a comparison of runs can never see a recommendation change after it was made."""

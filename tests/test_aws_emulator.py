@@ -141,17 +141,6 @@ def test_a_reader_policy_missing_a_secret_is_refused(monkeypatch: pytest.MonkeyP
     assert "AccessDenied" in errors[0]
 
 
-def test_the_old_reminder_start_date_is_refused_by_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The defect this suite must see: a StartDate of `lastRotated + rotationDays - lead` for an
-    overdue secret. The emulator refuses it with AWS's message; the program never sends it."""
-    from components import secret_reminders
-
-    monkeypatch.setattr(secret_reminders, "reminder_start", lambda day, now: f"{day.isoformat()}T00:00:00Z")
-    phases = rehearse("prod", datetime.now(UTC))
-    messages = {s.message for p in phases for s in p.refused}
-    assert messages == {"ValidationException: The StartDate you specify cannot be earlier than 5 minutes ago."}
-
-
 def test_a_secret_added_later_stops_the_update_until_it_has_a_value() -> None:
     """Adding a key to a running stack (README, "Changing the keys"): pulumi-kubernetes may accept
     the ExternalSecret's Ready from before the change (provider/pkg/await/condition/custom.go looks

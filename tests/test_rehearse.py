@@ -24,13 +24,21 @@ def test_a_new_stack_rehearses_to_the_end_naming_what_its_owners_must_do(capsys:
 def test_a_refusal_names_the_resource_and_awss_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The defect the emulator must see: a StartDate of `lastRotated + rotationDays - lead` for an
+    overdue secret, refused by EventBridge Scheduler (moto/scheduler/models.py,
+    Schedule._validate_start_date; on update too, offline/emulator.py). The program never sends it."""
     from components import secret_reminders
 
     monkeypatch.setattr(secret_reminders, "reminder_start", lambda day, now: f"{day.isoformat()}T00:00:00Z")
     assert rehearse.main(["--stack", "prod"]) == 1
     out = capsys.readouterr().out
     assert "REFUSED create aws:scheduler/schedule:Schedule secrets-reminders-" in out
-    assert "The StartDate you specify cannot be earlier than 5 minutes ago." in out
+    refusals = [line for line in out.splitlines() if line.lstrip().startswith("REFUSED")]
+    assert refusals
+    assert all(
+        line.endswith("ValidationException: The StartDate you specify cannot be earlier than 5 minutes ago.")
+        for line in refusals
+    )
     assert "done before the refusal" in out
 
 

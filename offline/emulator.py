@@ -70,6 +70,7 @@ class Phase:
     at: datetime
     error: str = ""  # what stopped the program (a refusal, or the program's own RunError)
     steps: list[Step] = field(default_factory=list)
+    starts: dict[str, datetime | None] = field(default_factory=dict)  # each schedule's StartDate after it
 
     @property
     def refused(self) -> list[Step]:
@@ -89,6 +90,7 @@ class Emulator:
         self._lock = threading.Lock()
         self._stack = contextlib.ExitStack()
         self.admin: dict[str, str] = {}
+        self._clients: dict[tuple, Any] = {}
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -105,16 +107,23 @@ class Emulator:
         self._stack.close()
 
     def client(self, service: str, credentials: dict[str, str] | None = None):
+        """A client of ``service`` signed with ``credentials`` (default: the operator's), made once
+        per pair: building one loads the service's model (tens of milliseconds), and botocore's
+        clients are safe to share between the program's threads."""
         import boto3
 
         credentials = credentials or self.admin
-        return boto3.client(
-            service,
-            region_name=self.region,
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials.get("SessionToken"),
-        )
+        key = (service, credentials["AccessKeyId"], credentials.get("SessionToken"))
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = boto3.client(
+                    service,
+                    region_name=self.region,
+                    aws_access_key_id=credentials["AccessKeyId"],
+                    aws_secret_access_key=credentials["SecretAccessKey"],
+                    aws_session_token=credentials.get("SessionToken"),
+                )
+            return self._clients[key]
 
     def _admin_credentials(self) -> dict[str, str]:
         """The operator running `pulumi up`: an administrator of the account."""
@@ -715,12 +724,18 @@ def _run_rotation_function(handler: str, variables: dict[str, str], event: dict,
 # -- a rehearsal: the `up`s an operator would run, with the clock where they would run them --------
 
 WEEK = 7
+_LATER = {WEEK: "a week later", 30: "a month later", 395: "13 months later"}
+
+
+def later_label(days: int) -> str:
+    return f"{_LATER.get(days, f'{days} days later')} (updates)"
 
 
 def rehearse(
     stack: str,
     at: datetime,
     *,
+    updates: tuple[int, ...] = (WEEK,),
     settings=None,
     config=None,
     secret_keys=None,
@@ -728,8 +743,9 @@ def rehearse(
 ) -> list[Phase]:
     """The first `up` of the stack at ``at`` against an empty account (adopted secrets existing,
     with values set by hand), the owners' put-secret-value where it stopped on empty secrets, the
-    `up` after it, and the same program a week later (every resource's update call). ``then``
-    runs against the emulator afterwards, the clock still a week on (the tests' IAM checks)."""
+    `up` after it, and the same program ``updates`` days later (default: a week; each resource's
+    update call each time). ``then`` runs against the emulator afterwards, the clock still at the
+    last update (the tests' IAM checks)."""
     import time_machine
 
     from components import secret_values
@@ -746,6 +762,7 @@ def rehearse(
             phase = emulator.phase = Phase(label, when)
             with time_machine.travel(when, tick=True):
                 _, phase.error = run_program(stack, emulator, config, secret_keys)
+            phase.starts = emulator.schedule_starts()
             phases.append(phase)
             return phase
 
@@ -758,9 +775,12 @@ def rehearse(
                 return phases
         elif first.error:
             return phases
-        later = up("a week later (updates)", at + timedelta(days=WEEK))
-        if then is not None and not later.error:
-            with time_machine.travel(later.at, tick=True):
+        for days in updates:
+            later = up(later_label(days), at + timedelta(days=days))
+            if later.error:
+                return phases
+        if then is not None:
+            with time_machine.travel(phases[-1].at, tick=True):
                 then(emulator)
     return phases
 

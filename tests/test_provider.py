@@ -12,6 +12,7 @@ import pulumi_kubernetes.provider
 import pytest
 from helpers import run_changed
 
+from offline import render
 from offline.harness import PROJECT, ROOT, RunResult, Secret, StackRun, run_stack, stack_config
 
 PROVIDER = "pulumi:providers:kubernetes"
@@ -114,14 +115,19 @@ def test_switches_and_cluster_identifier_come_from_settings() -> None:
     assert inputs["upsertExistingObjects"] == "false"
 
 
-def test_render_under_a_hostile_shell_is_byte_identical(tmp_path: Path) -> None:
-    # A fresh process, another hash seed, and every variable the SDK would read: the render no
-    # longer clears them, so this is what any operator's shell would preview.
+def test_render_under_a_hostile_shell_is_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fresh process, another hash seed, and every variable the SDK would read, against a render
+    # in this process with none of them: the render does not clear them, so this is what any
+    # operator's shell would preview.
     clean, hostile = tmp_path / "clean", tmp_path / "hostile"
     base = {k: v for k, v in os.environ.items() if k != "KUBECONFIG" and not k.startswith("PULUMI_K8S_")}
-    for out, extra in ((clean, {}), (hostile, {**_hostile(), "PYTHONHASHSEED": "12345"})):
-        command = [sys.executable, "-m", "offline.render", "--stack", "prod", "--out", str(out)]
-        subprocess.run(command, cwd=ROOT, env={**base, **extra}, check=True, capture_output=True)
+    for name in set(os.environ) - set(base):
+        monkeypatch.delenv(name)
+    assert render.main(["--stack", "prod", "--out", str(clean)]) == 0
+    command = [sys.executable, "-m", "offline.render", "--stack", "prod", "--out", str(hostile)]
+    subprocess.run(
+        command, cwd=ROOT, env={**base, **_hostile(), "PYTHONHASHSEED": "12345"}, check=True, capture_output=True
+    )
     files = sorted(p.relative_to(clean) for p in clean.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(hostile) for p in hostile.rglob("*") if p.is_file())
     assert all((clean / f).read_bytes() == (hostile / f).read_bytes() for f in files)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from helpers import changed, required_tool, reserved, validated
+from helpers import changed, reserved, validated
 
 from offline import documents, render
 from offline.harness import PROJECT, ROOT, RunResult, run_stack, stack_names
@@ -160,31 +159,6 @@ def test_kubernetes_validate_strict_rejects_a_typo_and_a_field_too_new(rendered:
     kubernetes_validate.validate(deployment, "1.33.0", strict=True)
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, "1.28.0", strict=True)
-
-
-def test_checkov_finds_nothing_and_every_skip_has_a_reason(rendered: Path) -> None:
-    checkov = required_tool("checkov", ROOT / ".tools" / "checkov" / "bin" / "checkov")
-    completed = subprocess.run(
-        [checkov, "--skip-download", "--framework", "kubernetes", "-d", str(rendered), "-o", "json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    report = json.loads(completed.stdout)
-    results = report["results"]
-    failed = [(c["check_id"], c["resource"]) for c in results["failed_checks"]]
-    assert failed == []
-    assert report["summary"]["passed"] > 0
-    annotated = [
-        value
-        for manifest in _manifests(rendered)
-        for key, value in manifest["metadata"].get("annotations", {}).items()
-        if key.startswith("checkov.io/skip")
-    ]
-    assert len(results["skipped_checks"]) == len(annotated)
-    for skipped in results["skipped_checks"]:
-        assert len(skipped["check_result"]["suppress_comment"]) > 20, skipped["check_id"]
-    assert completed.returncode == 0
 
 
 def test_config_error_exits_2_with_only_the_messages(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -77,27 +77,6 @@ def test_the_workflow_and_action_schemas_pass(tmp_path: Path) -> None:
     assert _schema("vendor.github-workflows", broken).returncode == 1
 
 
-def _checkov(folder: Path) -> dict:
-    checkov = required_tool("checkov", ROOT / ".tools" / "checkov" / "bin" / "checkov")
-    command = [checkov, "--skip-download", "--framework", "github_actions", "-d", str(folder), "-o", "json"]
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    report = json.loads(completed.stdout)
-    return report[0] if isinstance(report, list) else report
-
-
-def test_checkov_finds_nothing_and_can(tmp_path: Path) -> None:
-    # One run over a copy of the workflows and a broken copy: every finding must be in the broken one.
-    _copy(tmp_path / "as-committed")
-    broken = _copy(tmp_path / "broken")
-    workflow = broken / "workflows" / "deploy.yml"
-    workflow.write_text(workflow.read_text().replace("permissions: {}", "permissions: write-all", 1))
-    report = _checkov(tmp_path)
-    failed = report["results"]["failed_checks"]
-    assert report["summary"]["passed"] > 100
-    assert {check["check_id"] for check in failed} == {"CKV2_GHA_1"}  # top-level write-all
-    assert all("/broken/" in check["file_abs_path"] for check in failed)
-
-
 def _uses(document: dict) -> list[str]:
     return [step["uses"] for job in document["jobs"].values() for step in job.get("steps", []) if "uses" in step]
 

@@ -183,7 +183,7 @@ def prometheus_rules(settings: StackSettings) -> dict:
     rules = [
         {
             "alert": alert.name,
-            "expr": f"({alert.expr}) {OPERATORS[alert.operator]} {alert.threshold:g}",
+            "expr": f"({alert.expr}) {OPERATORS[alert.operator]} {promql.number(alert.threshold)}",
             "for": alert.pending,
             "labels": labels(settings, alert),
             "annotations": annotations(settings, alert, "$value"),

@@ -160,8 +160,8 @@ def _panels(settings: StackSettings) -> list[tuple[str, list[timeseries.Panel]]]
                 "cores used per pod, against the request and the limit",
                 [
                     (promql.cpu_cores(settings), "{{pod}}"),
-                    (promql.constant(float(cpu[0])), "request"),
-                    (promql.constant(float(cpu[1])), "limit"),
+                    (promql.constant(cpu[0]), "request"),
+                    (promql.constant(cpu[1]), "limit"),
                 ],
             )
         ),
@@ -172,8 +172,8 @@ def _panels(settings: StackSettings) -> list[tuple[str, list[timeseries.Panel]]]
                 "working set per pod, against the request and the limit",
                 [
                     (promql.memory_bytes(settings), "{{pod}}"),
-                    (promql.constant(float(memory[0])), "request"),
-                    (promql.constant(float(memory[1])), "limit"),
+                    (promql.constant(memory[0]), "request"),
+                    (promql.constant(memory[1]), "limit"),
                 ],
             )
         ),

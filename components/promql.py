@@ -8,6 +8,8 @@ counts since the process started.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from components.pod import CONTAINER
 from settings import metrics
 from settings.stack import StackSettings
@@ -43,7 +45,7 @@ def db_query_rate(settings: StackSettings) -> str:
 def db_query_p95_gated(settings: StackSettings) -> str:
     """The p95 only while at least ``minQueryRate`` queries per second run: no data otherwise."""
     floor = settings.grafana.alerts.db_query_latency_p95.min_query_rate
-    return f"{db_query_p95(settings)} and on() ({db_query_rate(settings)} >= {floor:g})"
+    return f"{db_query_p95(settings)} and on() ({db_query_rate(settings)} >= {number(floor)})"
 
 
 def _lookups(settings: StackSettings, by: str = "") -> tuple[str, str]:
@@ -65,7 +67,7 @@ def cache_hit_rate_gated(settings: StackSettings) -> str:
     """Hits over lookups while at least ``minLookupRate`` lookups per second run: no data otherwise."""
     hits, misses = _lookups(settings)
     floor = settings.grafana.alerts.cache_hit_rate.min_lookup_rate
-    return f"{hits} / ({hits} + {misses} >= {floor:g})"
+    return f"{hits} / ({hits} + {misses} >= {number(floor)})"
 
 
 def pool_gauge(settings: StackSettings, metric: str) -> str:
@@ -105,6 +107,13 @@ def replicas(settings: StackSettings, metric: str) -> str:
     return f'sum({metric}{{namespace="{settings.kubernetes.namespace}", deployment="{name}"}})'
 
 
-def constant(value: float) -> str:
+def number(value: float | Decimal) -> str:
+    """A PromQL number literal for a settings' value, exactly: 128Mi is 134217728 bytes, 100m is
+    0.1 cores, a threshold of 0.1234567 stays that (six significant digits would round them off)."""
+    exact = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    return f"{exact.normalize():f}"
+
+
+def constant(value: int | Decimal) -> str:
     """A flat line (a request, a limit, the HPA's bounds) drawn from the settings' own number."""
-    return f"vector({value:g})"
+    return f"vector({number(value)})"

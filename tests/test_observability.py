@@ -4,6 +4,7 @@ PodMonitor, for every stack: what the program would send, checked against the se
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import jsonschema
 import promql_parser
@@ -164,9 +165,28 @@ def test_workload_panels_use_the_deployments_own_settings(settings) -> None:
     for title, kind in (("Memory per pod", "memory"), ("CPU per pod", "cpu")):
         drawn = exprs(title)
         for line, side in (("request", resources.requests), ("limit", resources.limits)):
-            assert drawn[line] == f"vector({float(parse_quantity(getattr(side, kind))):g})", (title, line)
+            # Exactly the quantity (128Mi is 134217728 bytes), never a rounded float.
+            number = drawn[line].removeprefix("vector(").removesuffix(")")
+            assert Decimal(number) == parse_quantity(getattr(side, kind)), (title, line, number)
+            assert "e" not in number.lower(), (title, line, number)
     assert panels["Memory per pod"]["fieldConfig"]["defaults"]["unit"] == "bytes"
     assert 'reason="OOMKilled"' in exprs("Restarts and OOM kills")["OOM killed {{pod}}"]
+
+
+@pytest.mark.parametrize("threshold", [None, 0.1234567])
+def test_the_rules_file_compares_against_the_settings_exact_threshold(stack: str, threshold: float | None) -> None:
+    """promtool's rules end in the threshold as written in the stack file (six significant
+    digits, the shortest float form, would round 0.1234567 off)."""
+    changes = {} if threshold is None else {"grafana.alerts.cacheHitRate.threshold": threshold}
+    settings, problems = validated(stack, changes)
+    assert problems == []
+    alerts = settings.grafana.alerts
+    expected = [alerts.db_query_latency_p95, alerts.cache_hit_rate, alerts.db_pool_utilization]
+    rules = alert_rules.prometheus_rules(settings)["groups"][0]["rules"]
+    ends = [Decimal(rule["expr"].rsplit(" ", 1)[1]) for rule in rules]
+    assert sorted(ends) == sorted(Decimal(str(alert.threshold)) for alert in expected)
+    if threshold is not None:
+        assert any(rule["expr"].endswith(f" {threshold}") for rule in rules)
 
 
 def test_one_rule_group_with_the_three_alerts(result: RunResult, settings) -> None:

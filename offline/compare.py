@@ -27,7 +27,7 @@ from typing import Any
 
 import pulumi
 
-from offline import documents, live
+from offline import documents, identity, live
 from offline.harness import ROOT, read_stack_file, run_stack, to_wire
 from settings.quantity import parse_quantity
 
@@ -70,16 +70,8 @@ def _same(path: str, desired: Any, have: Any) -> bool:
 
 
 def _item_key(desired: list, have: list) -> str | None:
-    """The first identifying key every item of both lists carries, distinct within each list."""
-    items = [*desired, *have]
-    if not desired or not have or not all(isinstance(item, dict) for item in items):
-        return None
-    for key in live.ITEM_KEYS:
-        if all(key in item for item in items) and all(
-            len({json.dumps(item[key]) for item in side}) == len(side) for side in (desired, have)
-        ):
-            return key
-    return None
+    """The identity key of both lists' items (offline/identity.py); an empty side is none."""
+    return identity.item_key(desired, have) if desired and have else None
 
 
 @dataclass

@@ -7,23 +7,30 @@ Renders each stack at two revisions (default: the merge base with ``main`` again
 tree; a revision in a temporary git worktree, never the user's) with the same render CLI, then
 compares their ``plan.json`` per resource like a preview: ``+`` added, ``-`` removed, ``~`` changed,
 ``+-`` replaced (a change the provider cannot make in place), each change with its field paths and
-old -> new values (secrets stay ``<secret>``). ``--stacks A B`` compares two stacks of the working
-tree instead. ``--exit-code`` exits 1 when anything differs; errors exit 2.
+old -> new values (secrets stay ``<secret>``). List items are matched by identity as `kubectl diff`
+matches them (offline/identity.py: env by name, an ExternalSecret's data by secretKey, panels by
+title, ...): an item added or removed is one ``+``/``-`` line with its key, a moved one shows only
+where the API reads the order (env). No line is wider than 200 characters; a long string keeps the
+part that changed. ``--stacks A B`` compares two stacks of the working tree instead, without their
+providers. ``--exit-code`` exits 1 when anything differs; errors exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offline import identity
 from offline.replacements import forces_replacement
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +40,10 @@ OPTIONS = ("protect", "import", "provider")
 SYMBOLS = {"add": "+", "remove": "-", "change": "~", "replace": "+-"}
 UNSET = object()  # a path one side does not have
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_VECTOR = re.compile(r"vector\((\d+)\)")
+WIDTH = 200  # no line of the diff is wider: a pull-request comment stays readable
+ELLIPSIS = "..."
+CONTEXT = 24  # characters kept either side of what changed in a shortened string
 
 
 @dataclass
@@ -41,6 +52,7 @@ class Change:
     old: Any
     new: Any
     replaces: bool = False
+    item: bool = False  # a whole list item added or removed (its identity is in the path)
 
 
 @dataclass
@@ -107,6 +119,20 @@ def render_plan(tree: Path, stack: str) -> dict[str, dict] | None:
     return found
 
 
+def render_all(wanted: list[tuple[Path, str]]) -> dict[tuple[Path, str], dict[str, dict] | None]:
+    """``render_plan`` of each (tree, stack), as many at once as there are cores: each is a
+    process of its own, most of it the SDKs' imports."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        futures = {pair: pool.submit(render_plan, *pair) for pair in wanted}
+        return {pair: future.result() for pair, future in futures.items()}
+
+
+def _without_providers(plan: dict[str, dict] | None) -> dict[str, dict] | None:
+    if plan is None:
+        return None
+    return {key: resource for key, resource in plan.items() if not resource["type"].startswith("pulumi:providers:")}
+
+
 def resource_key(resource: dict) -> str:
     """What a URN identifies a resource by: its parent's type, its type, its name. A resource that
     moves to another component gets another URN, which Pulumi deletes and creates."""
@@ -121,22 +147,70 @@ def shown(key: str, kind: str) -> str:
     return f"{short}  (in {chain})" if chain and kind in ("add", "remove") else short
 
 
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Leaves by dotted path (lists as [n]); an empty object or list is a leaf of its own."""
-    if isinstance(value, dict) and value:
-        found = {}
-        for key, item in value.items():
-            # A key with dots or slashes (a label, an IAM condition key) is quoted, never split.
-            part = str(key) if _PLAIN_KEY.fullmatch(str(key)) else json.dumps(str(key))
-            step = f"{prefix}.{part}" if prefix and part[0] != '"' else f"{prefix}[{part}]" if prefix else part
-            found.update(_flatten(item, step))
-        return found
-    if isinstance(value, list) and value:
-        found = {}
-        for index, item in enumerate(value):
-            found.update(_flatten(item, f"{prefix}[{index}]"))
-        return found
-    return {prefix: value}
+def _step(path: str, key: str) -> str:
+    # A key with dots or slashes (a label, an IAM condition key) is quoted, never split.
+    part = key if _PLAIN_KEY.fullmatch(key) else json.dumps(key)
+    if part[0] == '"':
+        return f"{path}[{part}]"
+    return f"{path}.{part}" if path else part
+
+
+def _walk(old: Any, new: Any, path: str, out: list[Change]) -> None:
+    """The changes from ``old`` to ``new`` at ``path``: objects key by key, lists item by item by
+    identity (offline/identity.py), else by position; an item on one side only is one change."""
+    if isinstance(old, dict) and isinstance(new, dict) and (old or new):
+        for key in sorted(set(old) | set(new), key=str):
+            _walk(old.get(key, UNSET), new.get(key, UNSET), _step(path, str(key)), out)
+        return
+    if old is UNSET and isinstance(new, dict) and new:  # a new object: each of its fields
+        _walk({}, new, path, out)
+        return
+    if new is UNSET and isinstance(old, dict) and old:
+        _walk(old, {}, path, out)
+        return
+    olds = old if isinstance(old, list) else [] if old is UNSET else None
+    news = new if isinstance(new, list) else [] if new is UNSET else None
+    if olds is not None and news is not None and (olds or news):
+        _walk_list(olds, news, path, out)
+        return
+    if old != new:
+        out.append(Change(path, old, new))
+
+
+def _walk_list(old: list, new: list, path: str, out: list[Change]) -> None:
+    field_name = re.split(r"[.\[]", path)[-1]
+    key = identity.item_key(old, new)
+    if key is not None:
+        before = {str(item[key]): item for item in old}
+        after = {str(item[key]): item for item in new}
+    elif identity.is_set(field_name, old, new):
+        before = {json.dumps(item): item for item in old}
+        after = {json.dumps(item): item for item in new}
+    else:  # by position
+        for index in range(max(len(old), len(new))):
+            at = f"{path}[{index}]"
+            if index >= len(old) or index >= len(new):
+                out.append(
+                    Change(
+                        at,
+                        old[index] if index < len(old) else UNSET,
+                        new[index] if index < len(new) else UNSET,
+                        item=True,
+                    )
+                )
+            else:
+                _walk(old[index], new[index], at, out)
+        return
+    for name in [*after, *(name for name in before if name not in after)]:
+        at = path + identity.label(name) if key is not None else path  # a plain value names itself
+        if name not in before or name not in after:
+            out.append(Change(at, before.get(name, UNSET), after.get(name, UNSET), item=True))
+        else:
+            _walk(before[name], after[name], at, out)
+    common = [name for name in before if name in after]
+    moved = [name for name in after if name in before]
+    if field_name in identity.ORDERED and common != moved:
+        out.append(Change(f"{path} (order)", common, moved))
 
 
 def compare(
@@ -159,19 +233,92 @@ def compare(
 
 
 def _changes(type_token: str, old: dict, new: dict, options: tuple[str, ...]) -> list[Change]:
-    before, after = _flatten(old.get("inputs", {})), _flatten(new.get("inputs", {}))
-    changes = [
-        Change(path, before.get(path, UNSET), after.get(path, UNSET), forces_replacement(type_token, path))
-        for path in sorted(set(before) | set(after))
-        if before.get(path, UNSET) != after.get(path, UNSET)
-    ]
+    changes: list[Change] = []
+    _walk(old.get("inputs", {}), new.get("inputs", {}), "", changes)
+    for change in changes:
+        change.replaces = forces_replacement(type_token, change.path)
     # Another provider is another resource to Pulumi: the resource is replaced.
     changes += [Change(f"[{o}]", old.get(o), new.get(o), o == "provider") for o in options if old.get(o) != new.get(o)]
     return changes
 
 
-def _value(value: Any) -> str:
-    return "(unset)" if value is UNSET else json.dumps(value)
+def _json(value: Any) -> str:
+    return "(unset)" if value is UNSET else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _cut(text: str, room: int) -> str:
+    return text if len(text) <= room else text[: max(room - len(ELLIPSIS), 1)] + ELLIPSIS
+
+
+def _common(first: str, second: str) -> int:
+    """How many leading characters the two strings share."""
+    return next(
+        (i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b), min(len(first), len(second))
+    )
+
+
+def _pair(old: Any, new: Any, room: int) -> tuple[str, str]:
+    """Both values as JSON in ``room`` characters together: long strings keep the part that
+    differs, with some context either side, the common rest shortened to an ellipsis."""
+    before, after = _json(old), _json(new)
+    if len(before) + len(after) <= room:
+        return before, after
+    if isinstance(old, str) and isinstance(new, str):
+        start = _common(old, new)
+        end = _common(old[start:][::-1], new[start:][::-1])
+
+        def middle(text: str) -> str:
+            left, right = max(start - CONTEXT, 0), min(len(text) - end + CONTEXT, len(text))
+            body = json.dumps(text[left:right], ensure_ascii=False)[1:-1]
+            return f'"{ELLIPSIS if left else ""}{body}{ELLIPSIS if right < len(text) else ""}"'
+
+        before, after = middle(old), middle(new)
+    half = room // 2
+    return _cut(before, half), _cut(after, room - min(len(before), half))
+
+
+def _duration(seconds: int) -> str:
+    parts = [(seconds // 3600, "h"), (seconds % 3600 // 60, "m"), (seconds % 60, "s")]
+    return "".join(f"{amount}{unit}" for amount, unit in parts if amount) or "0s"
+
+
+def _bytes(value: int) -> str | None:
+    for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20)):
+        if value >= size and value % size == 0:
+            return f"{value // size}{unit}"
+    return None
+
+
+def _units(change: Change) -> str:
+    """The values as people write them, where a number is one: seconds as `5m`, bytes as `128Mi`
+    (a number of bytes, or a PromQL `vector(...)` line of one, that is a whole number of MiB)."""
+    old, new = change.old, change.new
+    last = re.split(r"[.\[]", change.path)[-1]
+    numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in (old, new))
+    if numbers and (last.endswith("Seconds") or ".relativeTimeRange." in change.path):
+        return f"  ({_duration(old)} -> {_duration(new)})"
+    if isinstance(old, str) and isinstance(new, str):
+        found = [_VECTOR.findall(v) for v in (old, new)]
+        if all(len(f) == 1 for f in found):
+            old, new = int(found[0][0]), int(found[1][0])
+            numbers = True
+    if numbers:
+        shown = [_bytes(old), _bytes(new)]
+        if all(shown):
+            return f"  ({shown[0]} -> {shown[1]})"
+    return ""
+
+
+def _line(change: Change) -> str:
+    """One change, within WIDTH characters."""
+    forced = "  [forces replacement]" if change.replaces else ""
+    if change.item:  # a whole item: + or - and its identity, what it holds after
+        sign, value = ("+", change.new) if change.old is UNSET else ("-", change.old)
+        head = f"        {sign} {change.path}: "
+        return head + _cut(_json(value), WIDTH - len(head) - len(forced)) + forced
+    head, units = f"        {change.path}: ", _units(change)
+    old, new = _pair(change.old, change.new, WIDTH - len(head) - len(" -> ") - len(forced) - len(units))
+    return f"{head}{old} -> {new}{forced}{units}"
 
 
 def format_text(title: str, diffs: list[ResourceDiff]) -> str:
@@ -182,9 +329,7 @@ def format_text(title: str, diffs: list[ResourceDiff]) -> str:
         lines.append(
             f"  {SYMBOLS[diff.kind]:<2} {shown(diff.key, diff.kind)}{'  (replace)' if diff.kind == 'replace' else ''}"
         )
-        for change in diff.changes:
-            forced = "  [forces replacement]" if change.replaces else ""
-            lines.append(f"        {change.path}: {_value(change.old)} -> {_value(change.new)}{forced}")
+        lines.extend(_line(change) for change in diff.changes)
     return "\n".join([*lines, f"  {summary_line(diffs)}", ""])
 
 
@@ -219,16 +364,21 @@ def main(argv: list[str] | None = None) -> int:
     sections, changed = [], False
     try:
         if args.stacks:
-            first, second = (render_plan(ROOT, stack) for stack in args.stacks)
-            diffs = compare(first, second, options=("protect", "import"))  # each stack has its own providers
+            plans = render_all([(ROOT, stack) for stack in args.stacks])
+            # Each stack has its own providers by design: their resources, and which provider
+            # each resource uses, are left out.
+            first, second = (_without_providers(plans[ROOT, stack]) for stack in args.stacks)
+            diffs = compare(first, second, options=("protect", "import"))
             sections.append(formatter(f"Stack {args.stacks[0]} -> {args.stacks[1]} (working tree)", diffs))
             changed = bool(diffs)
         else:
             base = args.base or default_base()
             label = f"{git('rev-parse', '--short', base)} -> {args.head or 'working tree'}"
             with checkout(base) as before, checkout(args.head) as after:
-                for stack in args.stack or sorted(stacks_in(before) | stacks_in(after)):
-                    diffs = compare(render_plan(before, stack), render_plan(after, stack))
+                stacks = args.stack or sorted(stacks_in(before) | stacks_in(after))
+                plans = render_all([(tree, stack) for stack in stacks for tree in (before, after)])
+                for stack in stacks:
+                    diffs = compare(plans[before, stack], plans[after, stack])
                     sections.append(formatter(f"Stack {stack} ({label})", diffs))
                     changed = changed or bool(diffs)
     except ValueError as error:

@@ -47,8 +47,6 @@ SERVER_DEFAULTS = {
     "*.httpGet.scheme": "HTTP",
     "*.successThreshold": 1,
 }
-# List items are matched by the first of these keys they all carry, else by position.
-ITEM_KEYS = ("name", "topologyKey", "containerPort", "port", "key")
 # Field managers whose fields pulumi-kubernetes takes over before its first server-side apply
 # (its `fixCSAFieldManagers`): a field they set that the program does not is then removed.
 KUBECTL_MANAGER = re.compile(r"kubectl")

@@ -5,6 +5,7 @@ as a replacement, and two stacks compare side by side."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -14,9 +15,11 @@ import pytest
 import yaml
 from helpers import changed, reserved, validated
 
+from components.pod import CONTAINER
 from offline import diff
 from offline.harness import ROOT
 from offline.replacements import forces_replacement
+from settings.quantity import parse_quantity
 
 # What a copy of the repository needs to render: the program, its settings and tooling.
 COPIED = ("__main__.py", "Pulumi.yaml", "capacity", "components", "settings", "offline", "rotation", "schemas")
@@ -75,8 +78,9 @@ def test_one_setting_shows_exactly_that_field(repository: Path) -> None:
     assert completed.returncode == 1, completed.stderr
     _, resource, change, total = completed.stdout.splitlines()
     assert resource == "  ~  kubernetes:apps/v1:Deployment::backend"
-    assert change.strip().startswith("spec.template.spec.containers[0].env[")
-    assert change.strip().endswith(f'.value: "{before}" -> "{after}"')
+    # The container and the variable by name, as kubectl diff matches them, not by position.
+    assert change.strip() == f'spec.template.spec.containers[{CONTAINER}].env[LOG_LEVEL].value: "{before}" -> "{after}"'
+
     assert total == "  1 to update"
     assert _git(repository, "status", "--porcelain") == ""  # the diff wrote nothing into the tree
 
@@ -111,6 +115,8 @@ def test_two_stacks_compare_side_by_side(capsys: pytest.CaptureFixture[str]) -> 
     renamed = 'name: "reconciliation-dev-secrets-reader" -> "reconciliation-prod-secrets-reader"  [forces replacement]'
     assert f"        {renamed}\n" in out
     assert "[provider]" not in out  # each stack has its own providers by design
+    assert "pulumi:providers:" not in out  # nor are the providers themselves compared
+    assert max(len(line) for line in out.splitlines()) <= diff.WIDTH
     assert "  +  kubernetes:monitoring.coreos.com/v1:PodMonitor::backend" in out  # prod only
     # What each stack reserves and costs (capacity/cost.py) is compared too.
     assert "  ~  stack::capacity\n" in out
@@ -191,3 +197,92 @@ def test_the_capacity_comparison_shows_only_stacks_whose_scaling_changed(reposit
     assert "### dev: step, after" in out
     assert "stack prod" not in out
     assert sorted(p.name for p in (repository / "plots").glob("*.png")) == ["dev-after.png", "dev-before.png"]
+
+
+def test_a_secret_added_at_the_top_and_more_memory_read_by_identity_and_in_units(repository: Path) -> None:
+    """A routine change between two real revisions: a new secret first in dev's inventory, and
+    twice the memory request. Each list shows the one item added, by its key (env by name, the
+    ExternalSecret's data by secretKey, the reader's Resource list by value), never a chain of
+    renames by position; panels are named by title; the memory line reads in binary units."""
+    settings = validated("dev")[0]
+    new = {
+        "name": "AAA_WEBHOOK_SECRET",
+        "owner": "DevOps",
+        "rotationDays": 90,
+        "automation": "manual",
+        "lastRotated": settings.secrets.inventory[0].last_rotated.isoformat(),
+        "description": "Signs outgoing webhooks",
+    }
+    document = changed("dev", {})
+    inventory = [new, *document["reconciliation-platform:secrets"]["inventory"]]
+    memory = parse_quantity(settings.backend.resources.requests.memory)
+    raised = f"{int(memory * 2 / 2**20)}Mi"
+    _edit(repository, {"secrets.inventory": inventory, "backend.resources.requests.memory": raised})
+    try:
+        completed = _diff(repository, "dev", "--base", "HEAD")
+    finally:
+        _git(repository, "checkout", "--", "Pulumi.dev.yaml")
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert max(len(line) for line in lines) <= diff.WIDTH
+    changes = [line.strip() for line in lines if line.startswith("        ")]
+    env = [c for c in changes if ".env" in c]
+    assert len(env) == 1, env
+    assert env[0].startswith(f"+ spec.template.spec.containers[{CONTAINER}].env[AAA_WEBHOOK_SECRET]: ")
+    data = [c for c in changes if c.startswith(("spec.data", "+ spec.data", "- spec.data"))]
+    assert data == [next(c for c in data if c.startswith("+ spec.data[AAA_WEBHOOK_SECRET]: "))]
+    name = settings.secrets.secret_name(
+        settings.secrets.inventory[0].model_copy(update={"name": "AAA_WEBHOOK_SECRET"}), settings.environment
+    )
+    resources = [c for c in changes if ".Resource" in c]
+    assert len(resources) == 1, resources
+    assert resources[0].startswith("+ policy.Statement[")
+    assert name in resources[0]
+    assert not [c for c in changes if re.search(r"\[\d+\]", c)], "no list item matched by position"
+    # The memory request, and the dashboard's request line of it, exact and in binary units.
+    request = next(c for c in changes if c.startswith(f"spec.template.spec.containers[{CONTAINER}].resources.requests"))
+    assert request.endswith(f'.memory: "{settings.backend.resources.requests.memory}" -> "{raised}"')
+    panel = [c for c in changes if c.startswith('configJson.panels["Memory per pod"]')]
+    assert len(panel) == 1, panel
+    assert panel[0].split(": ", 1)[1].startswith(f'"vector({memory})" -> "vector({memory * 2})"')
+    if memory % 2**20 == 0:  # a whole number of MiB reads as a quantity beside the bytes
+        shown = re.search(r"\((\S+) -> (\S+)\)$", panel[0])
+        assert shown is not None, panel[0]
+        assert [parse_quantity(q) for q in shown.groups()] == [memory, memory * 2]
+
+
+def test_lists_are_matched_by_identity_and_positions_sort_as_numbers() -> None:
+    env = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+    old = {"d::n": _plan(containers=[{"name": "web", "env": env}, {"name": "side"}])}
+    moved = {"d::n": _plan(containers=[{"name": "side"}, {"name": "web", "env": env[::-1]}])}
+    (only,) = diff.compare(old, moved)
+    # Containers moved: nothing (their order means nothing); env moved: said, since a variable
+    # may refer to the ones before it.
+    assert [(c.path, c.old, c.new) for c in only.changes] == [("containers[web].env (order)", ["A", "B"], ["B", "A"])]
+    positions = {"d::n": _plan(args=[str(i) for i in range(12)])}
+    edited = {"d::n": _plan(args=[str(i) if i not in (1, 11) else "x" for i in range(12)])}
+    (both,) = diff.compare(positions, edited)
+    assert [c.path for c in both.changes] == ["args[1]", "args[11]"]  # args run in order: by position
+    sets = diff.compare({"r::n": _plan(Action=["a", "b"])}, {"r::n": _plan(Action=["c", "a", "b"])})
+    assert [(c.path, c.old, c.new, c.item) for c in sets[0].changes] == [("Action", diff.UNSET, "c", True)]
+
+
+def test_long_values_keep_what_changed_within_the_width() -> None:
+    prefix, suffix = "x" * 300, "y" * 300
+    old = {"t::n": _plan(expr=f"{prefix}namespace=dev{suffix}")}
+    new = {"t::n": _plan(expr=f"{prefix}namespace=prod{suffix}")}
+    text = diff.format_text("t", diff.compare(old, new))
+    (line,) = [line for line in text.splitlines() if "expr" in line]
+    assert len(line) <= diff.WIDTH
+    before, after = line.split(" -> ")
+    assert "namespace=dev" in before
+    assert "namespace=prod" in after
+    short = diff.format_text("t", diff.compare({"t::n": _plan(expr="a")}, {"t::n": _plan(expr="b")}))
+    assert '        expr: "a" -> "b"' in short.splitlines()
+
+
+def test_seconds_read_as_durations() -> None:
+    old = {"h::n": _plan(behavior={"scaleDown": {"stabilizationWindowSeconds": 300}})}
+    new = {"h::n": _plan(behavior={"scaleDown": {"stabilizationWindowSeconds": 5400}})}
+    (line,) = [line for line in diff.format_text("t", diff.compare(old, new)).splitlines() if "Window" in line]
+    assert line.endswith("stabilizationWindowSeconds: 300 -> 5400  (5m -> 1h30m)")

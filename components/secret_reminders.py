@@ -14,6 +14,7 @@ from pulumi_aws.scheduler import Schedule
 from pulumi_aws.sns import Topic, TopicSubscription
 
 from components import aws_policies
+from components.secret_rotation import last_rotation_command
 from settings.aws import aws_name
 from settings.stack import StackSettings
 
@@ -49,14 +50,18 @@ def reminder_role(name: str, settings: StackSettings, parent: pulumi.Resource) -
 
 
 def reminder_message(settings: StackSettings, secret, due) -> str:
-    action = (
-        "It is rotated automatically on that day; check the rotation succeeded."
-        if secret.automation == "automated"
-        else "Rotate it with its runbook in docs/security/SECRETS_ROTATION_POLICY.md, then update lastRotated."
-    )
     name = settings.secrets.secret_name(secret, settings.environment)
+    who = f"{secret.name} ({name}, {settings.environment}, owner {secret.owner})"
+    if secret.automation == "automated":
+        # No due date: it counts from the last rotation, which Secrets Manager records and the
+        # stack file's lastRotated does not follow.
+        return (
+            f"{who} is rotated automatically every {secret.rotation_days} days. Check that its last rotation "
+            f"is recent: {last_rotation_command(settings, secret)}"
+        )
     return (
-        f"{secret.name} ({name}, {settings.environment}, owner {secret.owner}) is due for rotation on {due}. {action}"
+        f"{who} is due for rotation on {due}. Rotate it with its runbook in "
+        "docs/security/SECRETS_ROTATION_POLICY.md, then update lastRotated."
     )
 
 

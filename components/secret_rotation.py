@@ -4,6 +4,7 @@ limited to that secret and the key, Secrets Manager's permission to invoke it, a
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pulumi
@@ -20,6 +21,20 @@ HANDLER = Path(__file__).resolve().parent.parent / "rotation" / "jwt_secret.py"
 
 def _json(document: dict) -> str:
     return json.dumps(document, sort_keys=True)
+
+
+def log_group_name(settings: StackSettings, secret) -> str:
+    return f"/aws/lambda/{aws_policies.rotation_function_name(settings, secret)}"
+
+
+def last_rotation_command(settings: StackSettings, secret) -> str:
+    """What prints an automated secret's last rotation: Secrets Manager records it, and nobody
+    updates the stack file's ``lastRotated`` after each rotation, so the program cannot know it."""
+    name = settings.secrets.secret_name(secret, settings.environment)
+    return (
+        f"aws secretsmanager describe-secret --region {settings.aws.region} --secret-id {shlex.quote(name)} "
+        "--query LastRotatedDate"
+    )
 
 
 def rotation_role(name: str, settings: StackSettings, secret, parent: pulumi.Resource) -> Role:
@@ -60,7 +75,7 @@ class RotatedSecret(pulumi.ComponentResource):
         # Declared, not left to Lambda: a group Lambda creates keeps its logs forever.
         logs = LogGroup(
             name,
-            name=f"/aws/lambda/{function_name}",
+            name=log_group_name(settings, secret),
             retention_in_days=settings.secrets.log_retention_days,
             opts=child,
         )

@@ -14,7 +14,7 @@ from pulumi_aws.secretsmanager import Secret
 
 from components import aws_policies
 from components.secret_reminders import SecretReminders, reminder_role
-from components.secret_rotation import RotatedSecret, rotation_role
+from components.secret_rotation import RotatedSecret, last_rotation_command, log_group_name, rotation_role
 from components.secret_values import ValueGate
 from settings.aws import days_overdue
 from settings.stack import StackSettings
@@ -31,6 +31,42 @@ def secret_tags(secret) -> dict:
         "automation": secret.automation,
         "env-name": secret.name,
     }
+
+
+def overdue_warnings(settings: StackSettings, today: date) -> list[str]:
+    """One line per manual secret past its due date on ``today`` (due today is not overdue yet).
+
+    Only manual ones: an automated secret's last rotation is Secrets Manager's, and its
+    ``lastRotated`` in the stack file, which nobody updates after each rotation, would make every
+    run warn of a rotation that happened (see ``automated_rotation_note``)."""
+    warnings = []
+    for secret in settings.secrets.inventory:
+        late = days_overdue(secret, today)
+        if secret.automation == "manual" and late > 0:
+            name = settings.secrets.secret_name(secret, settings.environment)
+            warnings.append(
+                f"{secret.name} ({name}, owner {secret.owner}) is {late} day{'s' if late > 1 else ''} overdue for "
+                f"rotation: last rotated {secret.last_rotated.isoformat()}, every {secret.rotation_days} days"
+            )
+    return warnings
+
+
+def automated_rotation_note(settings: StackSettings) -> list[str]:
+    """Where each automated secret's last rotation can be read, after a heading ([] without any)."""
+    rotated = aws_policies.rotated(settings)
+    if not rotated:
+        return []
+    lines = [
+        "Rotated automatically, so not checked against lastRotated (Secrets Manager records each rotation; "
+        "the stack file does not):"
+    ]
+    for secret in rotated:
+        lines += [
+            f"{secret.name} (every {secret.rotation_days} days)",
+            f"  last rotated: {last_rotation_command(settings, secret)}",
+            f"  rotation logs: {log_group_name(settings, secret)}",
+        ]
+    return lines
 
 
 class SecretsInventory(pulumi.ComponentResource):
@@ -113,16 +149,14 @@ class SecretsInventory(pulumi.ComponentResource):
         SecretReminders(
             f"{name}-reminders", settings, key=self.key, role=reminders_role, opts=pulumi.ResourceOptions(parent=self)
         )
-        for secret in settings.secrets.inventory:
-            late = days_overdue(secret, date.today())
-            if late > 0:
-                # A warning, not an error: an overdue secret must never block a deploy. A stack-level
-                # one: tied to this component, it would wait for the component's URN, and a run stopped
-                # before the AWS side (the cluster's operators) would leave that wait failing unseen.
-                pulumi.log.warn(
-                    f"secret {secret.name} ({settings.secrets.secret_name(secret, stack)}) is {late} days overdue "
-                    f"for rotation: last rotated {secret.last_rotated.isoformat()}, every {secret.rotation_days} "
-                    f"days, owner {secret.owner}"
-                )
+        # A warning, not an error: an overdue secret must never block a deploy. A stack-level one:
+        # tied to this component, it would wait for the component's URN, and a run stopped before
+        # the AWS side (the cluster's operators) would leave that wait failing unseen.
+        for warning in overdue_warnings(settings, date.today()):
+            pulumi.log.warn(warning)
+        note = automated_rotation_note(settings)
+        if note:
+            # Information, not a warning: there is nothing wrong to act on.
+            pulumi.log.info("\n".join([note[0], *(f"  {line}" for line in note[1:])]))
         self.reader_role_arn = aws_policies.reader_role_arn(settings)
         self.register_outputs({"keyArn": self.key.arn, "readerRoleArn": self.reader_role_arn})

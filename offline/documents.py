@@ -81,6 +81,13 @@ def manifest(resource: Registration) -> dict:
     return {**head, **body}
 
 
+def object_name(resource: Registration) -> str:
+    """`namespace/name` of a Kubernetes object as its inputs declare it (`name` when cluster-scoped)."""
+    metadata = marked(resource.inputs.get("metadata", {}))
+    name = str(metadata.get("name", resource.name))
+    return f"{metadata['namespace']}/{name}" if metadata.get("namespace") else name
+
+
 def manifest_filename(resource: Registration) -> str:
     kind = resource.inputs.get("kind", "")
     order = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)

@@ -28,9 +28,18 @@ with imports_frozen():
     import pulumi
 
     from capacity import cost
-    from components import alert_rules
+    from components import alert_rules, secrets_inventory
     from offline import documents
-    from offline.harness import PROJECT, ROOT, Registration, RunResult, read_stack_file, run_stack, to_wire
+    from offline.harness import (
+        PROJECT,
+        ROOT,
+        Registration,
+        RunResult,
+        read_stack_file,
+        run_stack,
+        stack_names,
+        to_wire,
+    )
 
 MARKER = ".offline-render"
 PLAN = "plan.json"
@@ -139,37 +148,56 @@ def _short(urn: str) -> str:
     return f"{kind.split('$')[-1]}::{name}"
 
 
+def _named(resource: Registration) -> str:
+    """The Pulumi name, and for a Kubernetes object the name it has in the cluster (its own
+    `metadata`, which the settings may make differ from the Pulumi name)."""
+    if not documents.is_kubernetes(resource):
+        return resource.name
+    return f"{resource.name} ({documents.object_name(resource)})"
+
+
 def summary(result: RunResult) -> str:
-    """A tree shaped like `pulumi preview`, then counts per type and the stack outputs."""
+    """A tree shaped like `pulumi preview`, then the adopted objects' IDs, diagnostics, outputs,
+    capacity, and counts per type."""
     stack_urn = f"urn:pulumi:{result.stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{result.stack}"
     children: dict[str, list[Registration]] = {}
     for resource in result.resources:
         children.setdefault(resource.parent or stack_urn, []).append(resource)
-    rows = [("pulumi:pulumi:Stack", f"{PROJECT}-{result.stack}", "", "")]
+    rows = [("+", "pulumi:pulumi:Stack", f"{PROJECT}-{result.stack}", "")]
+    adopted: list[Registration] = []
 
+    # The tree is the parent: no column repeats it. An import's ID (an ARN can be 100 characters)
+    # is listed under the tree, so a row stays readable in a terminal.
     def walk(urn: str, prefix: str) -> None:
         kids = sorted(children.get(urn, []), key=lambda r: (r.type, r.name))
         for i, kid in enumerate(kids):
             last = i == len(kids) - 1
-            notes = [f"import {kid.import_id}"] if kid.import_id else []
-            note = ", ".join([*notes, *(["protected"] if kid.protect else [])])
-            rows.append((f"{prefix}{'└─ ' if last else '├─ '}{kid.type}", kid.name, _short(kid.parent), note))
+            notes = [*(["import"] if kid.import_id else []), *(["protected"] if kid.protect else [])]
+            # `=` marks an import, as `pulumi preview` does; everything else would be created.
+            mark = "=" if kid.import_id else "+"
+            rows.append((mark, f"{prefix}{'└─ ' if last else '├─ '}{kid.type}", _named(kid), ", ".join(notes)))
+            if kid.import_id:
+                adopted.append(kid)
             walk(kid.urn, prefix + ("   " if last else "│  "))
 
     walk(stack_urn, "")
-    width = [max(len(row[i]) for row in rows) for i in range(3)]
+    header = ("", "Type", "Name (Kubernetes objects: namespace/name)", "Info")
+    width = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     lines = [
         f"Offline preview of stack '{result.stack}' (mock runtime: no cloud, no CLI, nothing contacted)",
         "",
-        f"     {'Type':<{width[0]}}  {'Name':<{width[1]}}  {'Parent':<{width[2]}}  Info",
+        *(f" {m:1}   {t:<{width[1]}}  {n:<{width[2]}}  {i}".rstrip() for m, t, n, i in [header, *rows]),
     ]
-    # `=` marks an import, as `pulumi preview` does; everything else would be created.
-    lines += [
-        f" {'=' if i.startswith('import') else '+'}   {t:<{width[0]}}  {n:<{width[1]}}  {p:<{width[2]}}  {i}".rstrip()
-        for t, n, p, i in rows
-    ]
+    if adopted:
+        label = [f"{r.type.rsplit(':', 1)[-1]} {r.name}" for r in adopted]
+        column = max(map(len, label))
+        lines += ["", "Imports (the live object each `=` row adopts):"]
+        lines += [f"    {name:<{column}}  {r.import_id}" for name, r in zip(label, adopted, strict=True)]
     if result.warnings:
         lines += ["", "Diagnostics:", *(f"    warning: {message}" for message in result.warnings)]
+    note = secrets_inventory.automated_rotation_note(result.settings) if result.settings is not None else []
+    if note:
+        lines += ["", note[0], *(f"    {line}" for line in note[1:])]
     lines += ["", "Outputs:"]
     for name, output in result.outputs.items():
         shown = "[secret]" if output.secret else documents.to_json(output.value).strip()
@@ -194,8 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     stack_file = args.stack_file or ROOT / f"Pulumi.{args.stack}.yaml"
+    if args.stack_file is None and not stack_file.is_file():
+        known = ", ".join(stack_names()) or "none"
+        print(
+            f"error: no stack '{args.stack}' (no {stack_file.name} in {ROOT}); the stacks are: {known}", file=sys.stderr
+        )
+        return 2
     if not stack_file.is_file():
-        print(f"error: no stack file {stack_file}", file=sys.stderr)
+        print(f"error: --stack-file {stack_file} is not a file", file=sys.stderr)
         return 2
     try:
         result = run_stack(args.stack, *to_wire(read_stack_file(stack_file)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,12 +25,16 @@ class _CoreLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml whe
     yaml_implicit_resolvers: ClassVar[dict] = {}  # replaced wholesale below, not extended
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen = set()
+        seen = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue  # the parent's construct_mapping refuses it, at its line
             if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
+                raise yaml.constructor.ConstructorError(
+                    "first written", seen[key], f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
 
 
@@ -58,15 +63,55 @@ _CoreLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def read_stack_file(path: Path) -> dict:
-    """The ``config:`` mapping of a stack file; ValueError naming the file when it is not one."""
+    """The ``config:`` mapping of a stack file; when it is not one, a one-line ValueError that
+    starts with the file and the place in it, ``<file>:<line>:<column>:`` as compilers write it."""
+    raw = path.read_bytes()
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_CoreLoader) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path.name} is not a valid YAML stack file: {error}") from error
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        where = _place(path, raw, error.start)
+        raise ValueError(f"{where}: {_INVALID}: not UTF-8 text (byte 0x{raw[error.start]:02x})") from None
+    try:
+        document = yaml.load(text, Loader=_CoreLoader) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(_yaml_problem(path, raw, error)) from None
     config = document.get("config") if isinstance(document, dict) else None
     if not isinstance(config or {}, dict):
-        raise ValueError(f"{path.name}: `config:` must be a mapping of keys to values")
+        raise ValueError(f"{shown(path)}: `config:` must be a mapping of keys to values")
     return config or {}
+
+
+_INVALID = "not a valid YAML stack file"
+
+
+def shown(path: Path) -> str:
+    """The file as the person running the command names it: relative to where they are, if inside."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _place(path: Path, raw: bytes, offset: int) -> str:
+    *lines, last = raw[:offset].split(b"\n")
+    return f"{shown(path)}:{len(lines) + 1}:{len(last.decode('utf-8', errors='replace')) + 1}"
+
+
+def _yaml_problem(path: Path, raw: bytes, error: yaml.YAMLError) -> str:
+    """PyYAML's message on one line, its locations in this file: PyYAML's own names the text it
+    was given (`in "<unicode string>"`) on lines of their own."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        message = f"{shown(path)}:{mark.line + 1}:{mark.column + 1}: {_INVALID}: {error.problem}"
+        if error.context and error.context_mark is not None:
+            context = error.context_mark
+            message += f" ({error.context} at line {context.line + 1}, column {context.column + 1})"
+        return message + (f"; {error.note}" if error.note else "")
+    if isinstance(error, yaml.reader.ReaderError):
+        # libyaml counts the position in bytes of the UTF-8 text.
+        character = error.character if isinstance(error.character, int) else ord(error.character)
+        return f"{_place(path, raw, error.position)}: {_INVALID}: character #x{character:04x}: {error.reason}"
+    return f"{shown(path)}: {_INVALID}: " + " ".join(str(error).replace('"<unicode string>"', f'"{path}"').split())
 
 
 def to_wire(document: dict, project: str) -> tuple[dict[str, str], list[str]]:

@@ -57,3 +57,15 @@ def test_every_rendered_json_file_reads_as_the_standard_library_writes_it(result
     for path in files:
         text = path.read_text(encoding="utf-8")
         assert text == _standard(json.loads(text)), path.name
+
+
+def test_a_kubernetes_object_is_named_as_its_metadata_names_it() -> None:
+    from offline.harness import Registration
+
+    def named(metadata: dict) -> str:
+        inputs = {"kind": "Deployment", "metadata": metadata}
+        return documents.object_name(Registration("u", "t", "pulumi-name", "", "", True, inputs, False, []))
+
+    assert named({"name": "api", "namespace": "team"}) == "team/api"
+    assert named({"name": "team"}) == "team"  # cluster-scoped: a Namespace
+    assert named({"name": Unknown(), "namespace": "team"}) == f"team/{documents.UNKNOWN_MARK}"

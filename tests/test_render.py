@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ import yaml
 from helpers import changed, reserved, validated
 
 from offline import documents, render
-from offline.harness import PROJECT, ROOT, RunResult, run_stack, stack_names
+from offline.harness import PROJECT, ROOT, RunResult, run_stack, stack_config, stack_names
+from settings.objects import KINDS
 
 
 @pytest.fixture(scope="module")
@@ -172,9 +174,18 @@ def test_config_error_exits_2_with_only_the_messages(tmp_path: Path, capsys: pyt
     assert not (tmp_path / "out").exists()
 
 
-def test_missing_stack_file_exits_2(capsys: pytest.CaptureFixture) -> None:
+def test_an_unknown_stack_is_refused_naming_the_stacks_there_are(capsys: pytest.CaptureFixture) -> None:
     assert render.main(["--stack", "no-such-stack"]) == 2
-    assert "Pulumi.no-such-stack.yaml" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: no stack 'no-such-stack' (no Pulumi.no-such-stack.yaml in {ROOT}); "
+        f"the stacks are: {', '.join(stack_names())}\n"
+    )
+
+
+def test_a_missing_stack_file_is_refused_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert render.main(["--stack-file", str(tmp_path / "Pulumi.x.yaml")]) == 2
+    assert capsys.readouterr().err == f"error: --stack-file {tmp_path / 'Pulumi.x.yaml'} is not a file\n"
 
 
 def test_secure_values_render_as_secret_markers(tmp_path: Path) -> None:
@@ -197,27 +208,126 @@ def test_summary_is_shaped_like_a_preview(result: RunResult) -> None:
     assert "└─ kubernetes:" in text
     imports = [r for r in result.resources if r.import_id]
     assert f"+ {len(result.resources) + 1 - len(imports)} to create" in text
-    # Each adopted object is one row marked `=`, with its live ID.
-    rows = [line for line in text.splitlines() if "  import " in line]
+    # Each adopted object is one row marked `=`.
+    rows = [line for line in text.splitlines() if line.endswith(("  import", "  import, protected"))]
     assert len(rows) == len(imports)
     assert all(row.startswith(" =   ") for row in rows)
-    for resource in imports:
-        assert any(f"import {resource.import_id}" in row for row in rows)
+
+
+def _section(text: str, heading: str) -> list[str]:
+    """The indented lines under ``heading`` in a summary ([] when it has no such section)."""
+    if f"\n{heading}\n" not in text:
+        return []
+    return text.split(f"\n{heading}\n", 1)[1].split("\n\n", 1)[0].splitlines()
+
+
+def test_the_summary_lists_the_live_object_each_import_adopts(result: RunResult, settings) -> None:
+    """The IDs the stack file leads to: `<namespace>/<name>` of each adopted Kubernetes object, the
+    ARN of each adopted secret; listed under the tree, where a 100-character ARN fits."""
+    expected = [settings.import_id(key) for key in settings.kubernetes.adopt]
+    expected += [secret.import_arn for secret in settings.secrets.inventory if secret.import_arn]
+    listed = _section(render.summary(result), "Imports (the live object each `=` row adopts):")
+    assert sorted(line.split()[-1] for line in listed) == sorted(expected)
+    assert all(line.startswith("    ") for line in listed)
+
+
+def test_the_summary_names_each_object_as_the_cluster_does(result: RunResult, settings) -> None:
+    """Beside the Pulumi name (`backend`), the name the settings give the object in its namespace."""
+    rows = render.summary(result).splitlines()
+    namespace = settings.kubernetes.namespace
+    for key, kind in KINDS.items():
+        real = namespace if kind == "Namespace" else f"{namespace}/{settings.object_name(key)}"
+        found = [row for row in rows if f":{kind}  " in row and f" ({real})" in row]
+        declared = key != "namespace" or settings.kubernetes.create_namespace
+        assert len(found) == declared, (kind, real)
+
+
+def test_every_summary_line_fits_a_terminal(rendered: Path, stack: str) -> None:
+    lines = (rendered / stack / "summary.txt").read_text(encoding="utf-8").splitlines()
+    too_wide = [line for line in lines if len(line) >= 160]
+    assert too_wide == []
+
+
+def test_a_config_that_is_no_mapping_exits_2_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": list(changed("dev", {}))}))
+    assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"error: {stack_file}: `config:` must be a mapping of keys to values\n"
+
+
+def _broken(tmp_path: Path, stack: str) -> tuple[Path, str]:
+    """The parsed stack file written back with an unclosed list after it: (file, the error)."""
+    text = yaml.safe_dump({"config": changed(stack, {})})
+    stack_file = tmp_path / f"Pulumi.{stack}.yaml"
+    stack_file.write_text(text + "  unclosed: [\n")
+    # libyaml's words, at the end of the file, where the list should have closed.
+    end = len(text.splitlines()) + 2
+    return stack_file, (
+        f"{stack_file}:{end}:1: not a valid YAML stack file: did not find expected node content "
+        f"(while parsing a flow node at line {end}, column 1)"
+    )
+
+
+def test_a_yaml_error_is_one_line_naming_the_file_at_the_place(
+    tmp_path: Path, stack: str, capsys: pytest.CaptureFixture
+) -> None:
+    stack_file, message = _broken(tmp_path, stack)
+    assert render.main(["--stack", stack, "--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_harness_reports_a_yaml_error_as_the_render_does(tmp_path: Path, stack: str) -> None:
+    """The tests' and the other tools' way in (`stack_config`, `StackRun(stack)`): the same line."""
+    _, message = _broken(tmp_path, stack)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        stack_config(stack, tmp_path)
+
+
+def test_a_duplicate_key_names_both_places(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    text = yaml.safe_dump({"config": changed("dev", {})})
+    first = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith(f"  {PROJECT}:production:"))
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(text + f"  {PROJECT}:production: true\n")
+    assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {stack_file}:{len(text.splitlines()) + 1}:3: not a valid YAML stack file: duplicate key "
+        f"'{PROJECT}:production' (first written at line {first}, column 3)\n"
+    )
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
-    [("config: [a, b]\n", "`config:` must be a mapping"), ("config: {a: [}\n", "is not a valid YAML stack file")],
+    ("text", "line", "message"),
+    [
+        ("config:\n  ? [a, b]\n  : 1\n", 2, "found unhashable key (while constructing a mapping at line 2, column 3)"),
+        ("config:\n  a: \x01\n", 2, "character #x0001: control characters are not allowed"),
+        (
+            "config:\n  a: 'x\n",
+            3,
+            "found unexpected end of stream (while scanning a quoted scalar at line 2, column 6)",
+        ),
+    ],
 )
-def test_a_broken_stack_file_exits_2_without_traceback(
-    text: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture
+def test_a_broken_stack_file_exits_2_on_one_line_without_traceback(
+    text: str, line: int, message: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(text)
     assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert message in err
-    assert "Traceback" not in err
+    assert err.startswith(f"error: {stack_file}:{line}:")
+    assert err.endswith(f": not a valid YAML stack file: {message}\n")
+    assert err.count("\n") == 1
+
+
+def test_a_stack_file_that_is_not_utf8_is_named_at_the_byte(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_bytes(yaml.safe_dump({"config": changed("dev", {})}).encode() + b"  owner: caf\xe9\n")
+    lines = stack_file.read_bytes().count(b"\n")
+    assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {stack_file}:{lines}:13: not a valid YAML stack file: not UTF-8 text (byte 0xe9)\n"
+    )
 
 
 def test_a_secret_application_value_is_refused_and_never_written(tmp_path: Path, capsys) -> None:

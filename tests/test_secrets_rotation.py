@@ -2,40 +2,113 @@
 
 from __future__ import annotations
 
-from helpers import problems, run_changed
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+import yaml
+from helpers import changed, problems, run_changed, validated
 from test_secrets import NS, identity_policy_problems
 
 from components import aws_policies
+from offline import render
 from offline.harness import RunResult
 
 
-def test_an_overdue_secret_is_a_warning_naming_it_never_an_error() -> None:
-    from datetime import date, timedelta
-
-    last = date.today() - timedelta(days=100)  # due after 90 days: 10 days late
-    fresh = date.today().isoformat()
-    result = run_changed(
-        "dev", {"secrets.inventory.0.lastRotated": last.isoformat(), "secrets.inventory.1.lastRotated": fresh}
-    ).execute()
-    assert result.warnings == [
-        f"secret JWT_SECRET (reconciliation/dev/JWT_SECRET) is 10 days overdue for rotation: last rotated "
-        f"{last.isoformat()}, every 90 days, owner Security"
-    ]
-    assert result.one("aws:kms/key:Key")  # the deploy goes on
+def _first(stack: str, automation: str) -> tuple[int, Any]:
+    """The stack file's first inventory entry rotated ``automation``ly: (its index, the entry)."""
+    inventory = validated(stack)[0].secrets.inventory
+    found = next(((i, secret) for i, secret in enumerate(inventory) if secret.automation == automation), None)
+    if found is None:
+        pytest.skip(f"{stack} has no {automation} secret")
+    return found
 
 
-def test_the_render_prints_the_warnings(tmp_path, capsys) -> None:
-    import yaml
-    from helpers import changed
+def _overdue_line(stack: str, secret, last: date, late: int) -> str:
+    name = secret.secret_name or f"reconciliation/{stack}/{secret.name}"  # the program's default name
+    return (
+        f"{secret.name} ({name}, owner {secret.owner}) is {late} day{'s' if late != 1 else ''} overdue for rotation: "
+        f"last rotated {last.isoformat()}, every {secret.rotation_days} days"
+    )
 
-    from offline import render
 
+def _fresh(stack: str) -> dict[str, str]:
+    """Every entry of the stack's inventory rotated today: no warning of its own."""
+    inventory = validated(stack)[0].secrets.inventory
+    return {f"secrets.inventory.{i}.lastRotated": date.today().isoformat() for i in range(len(inventory))}
+
+
+@pytest.mark.parametrize(("days_after_due", "warned"), [(0, False), (1, True)])
+def test_a_manual_secret_is_overdue_from_the_day_after_it_is_due(stack: str, days_after_due: int, warned) -> None:
+    """Due on lastRotated + rotationDays: that day it is not overdue yet, the day after by 1 day."""
+    index, secret = _first(stack, "manual")
+    last = date.today() - timedelta(days=secret.rotation_days + days_after_due)
+    result = run_changed(stack, {**_fresh(stack), f"secrets.inventory.{index}.lastRotated": last.isoformat()}).execute()
+    assert result.warnings == ([_overdue_line(stack, secret, last, days_after_due)] if warned else [])
+    assert result.one("aws:kms/key:Key")  # a warning, never an error: the deploy goes on
+
+
+def test_an_automated_secret_is_never_reported_overdue_from_the_stack_file(stack: str) -> None:
+    """Its last rotation is Secrets Manager's: a `lastRotated` years old is no warning."""
+    index, secret = _first(stack, "automated")
+    long_ago = date.today() - timedelta(days=10 * secret.rotation_days)
+    result = run_changed(stack, {**_fresh(stack), f"secrets.inventory.{index}.lastRotated": long_ago.isoformat()})
+    assert result.execute().warnings == []
+
+
+def test_the_render_warns_of_the_overdue_manual_secrets_and_tells_where_automated_ones_rotated(
+    stack: str, tmp_path, capsys
+) -> None:
+    """The committed stack files as they are: each manual secret past its due date today, to the day."""
+    settings = validated(stack)[0]
+    expected = []
+    for secret in settings.secrets.inventory:
+        late = (date.today() - secret.last_rotated).days - secret.rotation_days
+        if secret.automation == "manual" and late > 0:
+            expected.append(f"    warning: {_overdue_line(stack, secret, secret.last_rotated, late)}")
+    assert render.main(["--stack", stack, "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    warnings = [line for line in printed.splitlines() if line.startswith("    warning: ")]
+    assert warnings == expected
+    assert printed.startswith((tmp_path / "summary.txt").read_text())
+    # For each automated one, once and not as a warning: where its last rotation is recorded.
+    for secret in settings.secrets.rotated:
+        name = secret.secret_name or f"reconciliation/{stack}/{secret.name}"
+        command = (
+            f"aws secretsmanager describe-secret --region {settings.aws.region} --secret-id {name} "
+            "--query LastRotatedDate"
+        )
+        assert printed.count(command) == 1
+        assert f"      last rotated: {command}\n" in printed
+        function = f"reconciliation-{stack}-rotate-{secret.name.lower().replace('_', '-')}"
+        assert f"      rotation logs: /aws/lambda/{function}\n" in printed
+        assert f"warning: {secret.name} " not in printed
+    heading = "Rotated automatically, so not checked against lastRotated (Secrets Manager records each rotation"
+    assert printed.count(heading) == (1 if settings.secrets.rotated else 0)
+
+
+def test_the_program_tells_pulumi_preview_the_same_as_information(stack: str, monkeypatch) -> None:
+    """`pulumi preview` shows the program's info messages under Diagnostics, without `warning:`."""
+    import pulumi
+
+    told: list[str] = []
+    monkeypatch.setattr(pulumi.log, "info", lambda message, *args, **kwargs: told.append(message))
+    settings = validated(stack)[0]
+    run_changed(stack, {}).execute()
+    assert len(told) == (1 if settings.secrets.rotated else 0)
+    for secret in settings.secrets.rotated:
+        assert told[0].startswith("Rotated automatically, so not checked against lastRotated")
+        assert f"\n  {secret.name} (every {secret.rotation_days} days)\n    last rotated: aws secretsmanager" in told[0]
+
+
+def test_without_automated_secrets_there_is_no_rotation_note(tmp_path, capsys) -> None:
+    index, _ = _first("dev", "automated")
     stack_file = tmp_path / "Pulumi.dev.yaml"
-    stack_file.write_text(yaml.safe_dump({"config": changed("dev", {"secrets.inventory.1.lastRotated": "2020-01-01"})}))
+    stack_file.write_text(
+        yaml.safe_dump({"config": changed("dev", {f"secrets.inventory.{index}.automation": "manual"})})
+    )
     assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 0
-    out = capsys.readouterr().out
-    assert "Diagnostics:\n    warning: secret DATABASE_PASSWORD (reconciliation/dev/DATABASE_PASSWORD) is " in out
-    assert "days overdue for rotation" in (tmp_path / "out" / "summary.txt").read_text()
+    assert "Rotated automatically" not in capsys.readouterr().out
 
 
 def test_each_automated_secret_gets_a_rotation_function_limited_to_it(result: RunResult, settings) -> None:
@@ -93,10 +166,14 @@ def test_owners_are_reminded_before_each_secret_is_due(result: RunResult, settin
             assert "startDate" not in schedule
         message = schedule["target"]["input"]
         assert message.startswith(f"{secret.name} (")
-        assert due.isoformat() in message
-        # Manual secrets are rotated by people (their runbook), automated ones by the function.
-        action = "rotated automatically" if secret.automation == "automated" else "Rotate it with its runbook"
-        assert action in message
+        # Manual secrets are rotated by people (their runbook) and due as the stack file says;
+        # automated ones by the function, from a last rotation only Secrets Manager knows.
+        if secret.automation == "manual":
+            assert f"is due for rotation on {due.isoformat()}. Rotate it with its runbook" in message
+        else:
+            assert "is due" not in message
+            assert f"is rotated automatically every {secret.rotation_days} days. Check that its last" in message
+            assert message.endswith(" --query LastRotatedDate")
     policy = aws_policies.reminder_policy(settings, "arn:aws:kms:eu-west-1:111122223333:key/abc")
     assert identity_policy_problems(policy) == []
     assert policy["Statement"][0]["Resource"] == [aws_policies.reminder_topic_arn(settings)]

@@ -1,7 +1,8 @@
-"""Reminders to each secret's owners before it is due: one weekly EventBridge Scheduler schedule
-per secret, active from `lastRotated + rotationDays - reminderLeadDays`, publishing to an SNS topic
-encrypted with the secrets' key, whose subscribers come from settings. The scheduler's role may
-publish to that topic only."""
+"""Reminders to each secret's owners, one EventBridge Scheduler schedule per secret publishing to
+an SNS topic encrypted with the secrets' key, whose subscribers come from settings: weekly from
+`lastRotated + rotationDays - reminderLeadDays` for a manual secret; for an automated one, whose
+last rotation only Secrets Manager knows, a request every rotation period to check that it ran.
+The scheduler's role may publish to that topic only."""
 
 from __future__ import annotations
 
@@ -84,15 +85,23 @@ class SecretReminders(pulumi.ComponentResource):
         now = datetime.now(UTC)
         for secret in settings.secrets.inventory:
             due = secret.last_rotated + timedelta(days=secret.rotation_days)
-            # Weekly from the reminder date until `lastRotated` moves it: a one-time schedule in the
-            # past (an overdue secret) is refused by AWS and would remind nobody.
+            if secret.automation == "automated":
+                # Its last rotation is Secrets Manager's, not the stack file's: no date to count
+                # from, so once every rotation period the owners are asked to check that it ran.
+                every, start = f"rate({secret.rotation_days} days)", None
+                what = f"Asks the owners of {secret.name} every {secret.rotation_days} days to check its rotation ran"
+            else:
+                # Weekly from the reminder date until `lastRotated` moves it: a one-time schedule in
+                # the past (an overdue secret) is refused by AWS and would remind nobody.
+                every, start = REMINDER_CRON, reminder_start(due - lead, now)
+                what = f"Reminds the owners of {secret.name} weekly from {lead.days} days before it is due"
             Schedule(
                 f"{name}-{aws_policies.slug(secret.name)}",
                 name=aws_name(settings.environment, "remind", secret),
-                description=f"Reminds the owners of {secret.name} weekly from {lead.days} days before it is due",
-                schedule_expression=REMINDER_CRON,
+                description=what,
+                schedule_expression=every,
                 schedule_expression_timezone="UTC",
-                start_date=reminder_start(due - lead, now),
+                start_date=start,
                 flexible_time_window={"mode": "OFF"},
                 target={
                     "arn": topic.arn,

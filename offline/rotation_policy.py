@@ -28,10 +28,14 @@ PROCESS = """\
 - **Manual** secrets are rotated by their owners with the runbooks below.
 - In both cases External Secrets copies the new value into the `reconciliation-secrets` Secret within
   `secrets.refreshInterval` (1 h by default), and Stakater Reloader then rolls the Deployment, surge first.
-- A secret past its due date makes `pulumi preview` print a warning naming it and the days overdue.
-- Owners are reminded `secrets.reminderLeadDays` before the due date (the "Remind on" column): an
-  EventBridge Scheduler schedule per secret publishes to the stack's SNS topic, whose e-mail subscribers
-  are `secrets.reminderEmails` (each confirms the subscription once).
+- A manual secret past its due date makes `pulumi preview` print a warning naming it and the days
+  overdue. An automated secret's last rotation is recorded by Secrets Manager, not by `lastRotated`:
+  `aws secretsmanager describe-secret --secret-id <name> --query LastRotatedDate` prints it, so the
+  table shows no dates from the stack file for it.
+- Owners of a manual secret are reminded weekly from `secrets.reminderLeadDays` before the due date (the
+  "Remind on" column) until `lastRotated` moves; owners of an automated one are asked every rotation
+  period to check that it ran. An EventBridge Scheduler schedule per secret publishes to the stack's SNS
+  topic, whose e-mail subscribers are `secrets.reminderEmails` (each confirms the subscription once).
 - Update `lastRotated` in the stack file after each manual rotation, and regenerate this document:
   `./tasks.sh docs`.
 """
@@ -102,9 +106,13 @@ def render() -> str:
             due = secret.last_rotated + timedelta(days=secret.rotation_days)
             remind = due - timedelta(days=settings.secrets.reminder_lead_days)
             name = settings.secrets.secret_name(secret, stack)
+            dates = (secret.last_rotated.isoformat(), due.isoformat(), remind.isoformat())
+            if secret.automation == "automated":  # Secrets Manager's own record, not the stack file's
+                every = f"{secret.rotation_days} days"
+                dates = ("see Secrets Manager", f"{every} after it", f"a check every {every}")
             lines.append(
-                f"| {secret.name} | `{name}` | {secret.rotation_days} days | {secret.last_rotated.isoformat()} | "
-                f"{due.isoformat()} | {remind.isoformat()} | {secret.owner} | {secret.automation.capitalize()} |"
+                f"| {secret.name} | `{name}` | {secret.rotation_days} days | {' | '.join(dates)} | "
+                f"{secret.owner} | {secret.automation.capitalize()} |"
             )
             if secret.automation == "manual":
                 runbooks += _runbook(settings, secret)

@@ -156,14 +156,19 @@ def test_owners_are_reminded_before_each_secret_is_due(result: RunResult, settin
         due = secret.last_rotated + timedelta(days=secret.rotation_days)
         remind = due - timedelta(days=settings.secrets.reminder_lead_days)
         schedule = schedules[f"reconciliation-{settings.environment}-remind-{secret.name.lower().replace('_', '-')}"]
-        # Weekly from the reminder date, so an overdue secret keeps being reminded. A reminder day
-        # already reached (or within the hour) is no StartDate at all: AWS refuses one in the past.
-        assert schedule["scheduleExpression"] == "cron(0 9 ? * MON *)"
         start = datetime(remind.year, remind.month, remind.day, tzinfo=UTC)
-        if start > datetime.now(UTC) + timedelta(hours=1):
-            assert schedule["startDate"] == f"{remind.isoformat()}T00:00:00Z"
-        else:
+        if secret.automation == "automated":
+            # No date from the stack file: a check every rotation period, from the first `up`.
+            assert schedule["scheduleExpression"] == f"rate({secret.rotation_days} days)"
             assert "startDate" not in schedule
+        else:
+            # Weekly from the reminder date, so an overdue secret keeps being reminded. A reminder
+            # day already reached (or within the hour) is no StartDate: AWS refuses one in the past.
+            assert schedule["scheduleExpression"] == "cron(0 9 ? * MON *)"
+            if start > datetime.now(UTC) + timedelta(hours=1):
+                assert schedule["startDate"] == f"{remind.isoformat()}T00:00:00Z"
+            else:
+                assert "startDate" not in schedule
         message = schedule["target"]["input"]
         assert message.startswith(f"{secret.name} (")
         # Manual secrets are rotated by people (their runbook) and due as the stack file says;

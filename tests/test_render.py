@@ -403,10 +403,11 @@ def _schedule_rows(stack: str) -> list[tuple[str, Any]]:
         due = secret.last_rotated + timedelta(days=secret.rotation_days)
         # The default Secrets Manager name, reconciliation/<stack>/<NAME>, is the program's (settings.aws).
         name = secret.secret_name or f"reconciliation/{stack}/{secret.name}"
-        row = (
-            f"| {secret.name} | `{name}` | {secret.rotation_days} days | {secret.last_rotated.isoformat()} | "
-            f"{due.isoformat()} | {(due - timedelta(days=lead)).isoformat()} | {secret.owner} |"
-        )
+        dates = f"{secret.last_rotated.isoformat()} | {due.isoformat()} | {(due - timedelta(days=lead)).isoformat()}"
+        if secret.automation == "automated":  # its dates are Secrets Manager's, never the stack file's
+            every = f"{secret.rotation_days} days"
+            dates = f"see Secrets Manager | {every} after it | a check every {every}"
+        row = f"| {secret.name} | `{name}` | {secret.rotation_days} days | {dates} | {secret.owner} |"
         rows.append((row, secret))
     return rows
 

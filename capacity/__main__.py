@@ -2,6 +2,7 @@
 
     python -m capacity simulate [stack] [--scenario step|ramp|spike|diurnal] [--csv FILE]
                                 [--factor 5] [--duration SECONDS] [--out DIR] [--no-plot]
+                                (the default duration covers the whole scenario)
     python -m capacity replay [stack] --prometheus URL --from TIME --to TIME [--out DIR] [--no-plot]
     python -m capacity rightsize [stack] --prometheus URL [--from TIME --to TIME] [--write]
     python -m capacity pr [--base REV] [--out DIR]   (stacks whose autoscaling or resources changed)
@@ -11,7 +12,7 @@ TIME is Unix seconds or ISO 8601 (2026-11-20T00:00:00Z); rightsize defaults to t
 Writes, into build/capacity/<stack>/ (or --out): <scenario>.csv (time, load, ready and desired
 replicas, CPU and memory utilization of requests), <scenario>.png (the stack's behavior; unless
 --no-plot) and <scenario>.md (the summary beside the same scenario under Kubernetes' default
-behavior), and prints the summary.
+behavior), and prints the summary and where it wrote the files.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import time
 from bisect import bisect_right
 from dataclasses import fields
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from capacity.simulate import Row, Summary, simulate, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "reconciliation-platform"
+FACTOR = 5.0  # the default peak over the baseline, of `simulate` and of `pr`'s step
 
 
 def load_settings(stack: str, root: Path | None = None):
@@ -58,8 +60,38 @@ def write_csv(rows: list[Row], path: Path) -> None:
         writer.writerows(map(attrgetter(*names), rows))
 
 
-def _duration(value: int | None, unknown: str = "never") -> str:
-    return unknown if value is None else f"{value // 60} min {value % 60:02d} s"
+def _duration(seconds: int) -> str:
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min {seconds % 60:02d} s"
+    return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def _pods(count: int) -> str:
+    return f"{count} pod{'' if count == 1 else 's'}"
+
+
+def _to_capacity(summary: Summary) -> str:
+    if summary.short_at is None:
+        return "never short"
+    if summary.seconds_to_capacity is None:
+        return "still short at the end" if summary.short_at_end else "still short in the last minute"
+    return _duration(summary.seconds_to_capacity)
+
+
+def _over_requests(summary: Summary) -> str:
+    return _duration(summary.seconds_over_requests) if summary.seconds_over_requests else "never"
+
+
+def _scale_down(summary: Summary) -> str:
+    pods = _pods(summary.final_replicas)
+    if summary.dropped_at is None:
+        return f"the load never dropped ({pods})"
+    if summary.seconds_to_scale_down is None:
+        # "by the end": the run stopped within a scale-down window of the drop, too soon to tell.
+        return f"no scale-down {'' if summary.settled else 'by the end '}(stayed at {pods})"
+    if not summary.settled:
+        return f"not settled by the end ({pods})"
+    return f"{_duration(summary.seconds_to_scale_down)} (to {pods})"
 
 
 def summary_table(stack: str, scenario: str, ours: Summary, defaults: Summary) -> str:
@@ -68,50 +100,86 @@ def summary_table(stack: str, scenario: str, ours: Summary, defaults: Summary) -
         "",
         "| | this stack's behavior | no `behavior` (Kubernetes' default) |",
         "|---|---:|---:|",
-        f"| from the first shortfall to enough capacity | {_duration(ours.seconds_to_capacity)} | "
-        f"{_duration(defaults.seconds_to_capacity)} |",
-        f"| time over 100 % of requests | {_duration(ours.seconds_over_requests)} | "
-        f"{_duration(defaults.seconds_over_requests)} |",
+        f"| from the first shortfall to enough capacity | {_to_capacity(ours)} | {_to_capacity(defaults)} |",
+        f"| time over 100 % of requests | {_over_requests(ours)} | {_over_requests(defaults)} |",
         f"| peak replicas | {ours.peak_replicas} | {defaults.peak_replicas} |",
-        f"| from the load's drop to the last scale-down | {_duration(ours.seconds_to_scale_down, 'not settled')} | "
-        f"{_duration(defaults.seconds_to_scale_down, 'not settled')} |",
+        f"| from the load's drop to the last scale-down | {_scale_down(ours)} | {_scale_down(defaults)} |",
     ]
     return "\n".join(lines) + "\n"
 
 
-def plot(settings, stack: str, scenario: str, rows: list[Row], *, defaults: list[Row], path: Path) -> None:
-    import matplotlib
+# The load axis' limits keep the load's lowest and highest values this share of the axes' height
+# away from the min and max replica lines (both axes scaled alike drew a step's base and peak on them).
+LINE_GAP = 0.08
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
+
+def _load_limits(low: float, high: float, line_heights: list[float]) -> tuple[float, float]:
+    """(0, top) for the load axis: the lowest top from 1.1 x the peak up, in 5 % steps, that keeps
+    the load's extremes LINE_GAP away from each replica line (given as shares of the axes' height)."""
+    if high <= 0:
+        return 0.0, 1.0
+    for step in range(60):
+        top = high * 1.1 * 1.05**step
+        if all(abs(value / top - line) >= LINE_GAP for value in (low, high) for line in line_heights):
+            return 0.0, top
+    return 0.0, high * 1.1
+
+
+def figure(settings, stack: str, scenario: str, rows: list[Row], *, defaults: list[Row], start: float | None = None):
+    """The plot as a matplotlib Figure; `start` (Unix seconds) puts clock time (UTC) on the x-axis."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     scaling = settings.backend.autoscaling
-    minutes = [r.seconds / 60 for r in rows]
-    figure, (top, bottom) = pyplot.subplots(2, 1, figsize=(10, 7), sharex=True)
-    top.step(minutes, [r.desired for r in rows], where="post", label="desired replicas")
-    top.step(minutes, [r.ready for r in rows], where="post", label="ready replicas")
-    top.step(
-        minutes, [r.desired for r in defaults], where="post", linestyle="--", label="desired, Kubernetes' defaults"
-    )
+    if start is not None:
+        x: list = [datetime.fromtimestamp(start + r.seconds, tz=UTC) for r in rows]
+        x_label = "time (UTC)"
+    elif rows[-1].seconds > 3 * 3600:
+        x, x_label = [r.seconds / 3600 for r in rows], "hours"
+    else:
+        x, x_label = [r.seconds / 60 for r in rows], "minutes"
+    # Constrained layout makes room for the legends outside the axes, where they cover no data.
+    result = Figure(figsize=(11, 8.5), layout="constrained")
+    top, bottom = result.subplots(2, 1, sharex=True)
+    top.step(x, [r.desired for r in rows], where="post", label="desired replicas")
+    top.step(x, [r.ready for r in rows], where="post", label="ready replicas")
+    top.step(x, [r.desired for r in defaults], where="post", linestyle="--", label="desired, Kubernetes' defaults")
     top.axhline(scaling.min_replicas, color="grey", linestyle=":", label="min / max replicas")
     top.axhline(scaling.max_replicas, color="grey", linestyle=":")
+    top.set_ylim(0, scaling.max_replicas + 1)
+    top.yaxis.set_major_locator(MaxNLocator(integer=True))
     top.set_ylabel("replicas")
     load = top.twinx()
-    load.plot(minutes, [r.load for r in rows], color="black", alpha=0.3, label="load")
+    loads = [r.load for r in rows]
+    load.plot(x, loads, color="black", alpha=0.3, label="load (right axis)")
+    heights = [count / (scaling.max_replicas + 1) for count in (scaling.min_replicas, scaling.max_replicas)]
+    load.set_ylim(*_load_limits(min(loads), max(loads), heights))
     load.set_ylabel("load (requests/s)")
-    top.legend(loc="upper left")
-    bottom.plot(minutes, [r.cpu_utilization for r in rows], label="CPU, % of request")
-    bottom.plot(minutes, [r.memory_utilization for r in rows], label="memory, % of request")
+    handles, labels = top.get_legend_handles_labels()
+    load_handles, load_labels = load.get_legend_handles_labels()
+    above = {"loc": "lower left", "bbox_to_anchor": (0, 1.02), "ncols": 3, "borderaxespad": 0}
+    top.legend(handles + load_handles, labels + load_labels, **above)
+    bottom.plot(x, [r.cpu_utilization for r in rows], label="CPU, % of request")
+    bottom.plot(x, [r.memory_utilization for r in rows], label="memory, % of request")
     bottom.axhline(scaling.target_cpu_utilization, color="C0", linestyle="--", label="CPU target")
     bottom.axhline(scaling.target_memory_utilization, color="C1", linestyle="--", label="memory target")
     bottom.axhline(100, color="red", linestyle=":", label="100 % of requests")
     bottom.set_ylabel("utilization of ready pods (%)")
-    bottom.set_xlabel("minutes")
-    bottom.legend(loc="upper right")
-    figure.suptitle(f"HPA dry run: stack {stack}, scenario {scenario}")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    pyplot.close(figure)
+    bottom.set_xlabel(x_label)
+    bottom.legend(**above)
+    if start is not None:
+        locator = AutoDateLocator()
+        bottom.xaxis.set_major_locator(locator)
+        bottom.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=UTC))
+    result.suptitle(f"HPA dry run: stack {stack}, scenario {scenario}")
+    return result
+
+
+def plot(
+    settings, stack: str, scenario: str, rows: list[Row], *, defaults: list[Row], path: Path, start: float | None = None
+) -> None:
+    figure(settings, stack, scenario, rows, defaults=defaults, start=start).savefig(path, dpi=100)
 
 
 def _time(value: str) -> float:
@@ -125,16 +193,22 @@ def _time(value: str) -> float:
         raise argparse.ArgumentTypeError(f"expected Unix seconds or ISO 8601, got {value!r}") from error
 
 
-def _outputs(settings, stack: str, scenario: str, load, *, duration: int, out: Path, with_plot: bool) -> str:
+def _outputs(
+    settings, stack: str, scenario: str, load, *, duration: int, out: Path, with_plot: bool, start: float | None = None
+) -> None:
+    """Simulates, writes the scenario's files into `out`, prints the summary and where the files are."""
     out.mkdir(parents=True, exist_ok=True)
     rows = simulate(settings, load, duration)
     defaults = simulate(settings, load, duration, kubernetes_defaults=True)
     write_csv(rows, out / f"{scenario}.csv")
     table = summary_table(stack, scenario, summarize(settings, rows), summarize(settings, defaults))
     (out / f"{scenario}.md").write_text(table)
+    written = 2
     if with_plot:
-        plot(settings, stack, scenario, rows, defaults=defaults, path=out / f"{scenario}.png")
-    return table
+        plot(settings, stack, scenario, rows, defaults=defaults, path=out / f"{scenario}.png", start=start)
+        written += 1
+    print(table, end="")
+    print(f"\nWrote {written} files to {out}")
 
 
 def _recorded(args) -> tuple:
@@ -153,8 +227,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("stack", nargs="?", default="prod")
     run.add_argument("--scenario", choices=sorted(profiles.BUILT_IN), default="step")
     run.add_argument("--csv", type=Path, help="a recorded profile: rows of seconds,load (instead of --scenario)")
-    run.add_argument("--factor", type=float, default=5.0, help="peak load over the baseline (default 5)")
-    run.add_argument("--duration", type=int, default=3600, help="seconds to simulate (default 3600)")
+    run.add_argument("--factor", type=float, default=FACTOR, help=f"peak load over the baseline (default {FACTOR:g})")
+    lengths = ", ".join(f"{name} {seconds}" for name, seconds in sorted(profiles.DEFAULT_SECONDS.items()))
+    run.add_argument(
+        "--duration",
+        type=int,
+        help=f"seconds to simulate (default: the whole scenario: {lengths}; a --csv profile's last row "
+        f"+ {profiles.SETTLE})",
+    )
     run.add_argument("--out", type=Path, help="output folder (default build/capacity/<stack>)")
     run.add_argument("--no-plot", action="store_true")
     for name, text in (("replay", "the HPA dry run over recorded load"), ("rightsize", "requests from recorded usage")):
@@ -182,15 +262,16 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.stack)
         base = settings.capacity.load.baseline_load
         if args.csv:
-            scenario, load = args.csv.stem, profiles.from_csv(args.csv)
+            scenario, (load, length) = args.csv.stem, profiles.from_csv(args.csv)
         else:
             scenario, load = args.scenario, profiles.BUILT_IN[args.scenario](base, args.factor)
+            length = profiles.DEFAULT_SECONDS[args.scenario]
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     out = args.out or ROOT / "build" / "capacity" / args.stack
-    table = _outputs(settings, args.stack, scenario, load, duration=args.duration, out=out, with_plot=not args.no_plot)
-    print(table, end="")
+    duration = length if args.duration is None else args.duration
+    _outputs(settings, args.stack, scenario, load, duration=duration, out=out, with_plot=not args.no_plot)
     return 0
 
 
@@ -204,7 +285,7 @@ def _pull_request(args) -> int:
 
     out = args.out or ROOT / "build" / "capacity" / "pr"
     out.mkdir(parents=True, exist_ok=True)
-    sections = []
+    sections, written = [], 0
     try:
         base = args.base or diff.default_base()
         with diff.checkout(base) as before:
@@ -213,14 +294,15 @@ def _pull_request(args) -> int:
                 old = load_settings(stack, before) if (before / f"Pulumi.{stack}.yaml").is_file() else None
                 if old is not None and _sizing(old) == _sizing(after):
                     continue
-                lines = [f"### Capacity of stack {stack}: a 5x step, before and after", ""]
+                lines = [f"### Capacity of stack {stack}: a {FACTOR:g}x step, before and after", ""]
                 for label, settings in (("before", old), ("after", after)):
                     if settings is None:
                         continue
-                    load = profiles.step(settings.capacity.load.baseline_load, 5)
-                    rows = simulate(settings, load, 3600)
-                    defaults = simulate(settings, load, 3600, kubernetes_defaults=True)
+                    load = profiles.step(settings.capacity.load.baseline_load, FACTOR)
+                    rows = simulate(settings, load, profiles.DEFAULT_SECONDS["step"])
+                    defaults = simulate(settings, load, profiles.DEFAULT_SECONDS["step"], kubernetes_defaults=True)
                     plot(settings, stack, f"step, {label}", rows, defaults=defaults, path=out / f"{stack}-{label}.png")
+                    written += 1
                     ours, theirs = summarize(settings, rows), summarize(settings, defaults)
                     lines.append(summary_table(stack, f"step, {label}", ours, theirs))
                 lines.append(f"Plots: `{stack}-before.png`, `{stack}-after.png` in the run's `capacity` artifact.\n")
@@ -229,6 +311,9 @@ def _pull_request(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print("\n".join(sections) if sections else "No stack's autoscaling, resources or load model changed.\n", end="")
+    if written:
+        # On stderr: stdout is the pull request's comment, where the plots are the run's artifact.
+        print(f"\nWrote {written} files to {out}", file=sys.stderr)
     return 0
 
 
@@ -247,9 +332,8 @@ def _replay(args) -> int:
         return series[max(0, bisect_right(times, t) - 1)][1]
 
     out = args.out or ROOT / "build" / "capacity" / args.stack
-    duration = int(times[-1])
-    table = _outputs(settings, args.stack, "replay", load, duration=duration, out=out, with_plot=not args.no_plot)
-    print(table, end="")
+    duration, start = int(times[-1]), usage.times[0]
+    _outputs(settings, args.stack, "replay", load, duration=duration, out=out, with_plot=not args.no_plot, start=start)
     return 0
 
 
@@ -263,14 +347,16 @@ def _rightsize(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(rightsize.table(recommendations, settings.backend.autoscaling.max_replicas), end="")
-    if args.write:
-        stack_file = ROOT / f"Pulumi.{args.stack}.yaml"
-        try:
-            rightsize.write(stack_file, recommendations, PROJECT, lambda: load_settings(args.stack))
-        except ValueError as error:
-            print(f"error: {stack_file.name} not written: {error}", file=sys.stderr)
-            return 2
-        print(f"\nWrote the recommended requests into {stack_file.name} (validated).")
+    stack_file = ROOT / f"Pulumi.{args.stack}.yaml"
+    if not args.write:
+        print(f"\nNothing written: --write puts the recommended requests into {stack_file}")
+        return 0
+    try:
+        rightsize.write(stack_file, recommendations, PROJECT, lambda: load_settings(args.stack))
+    except ValueError as error:
+        print(f"error: {stack_file.name} not written: {error}", file=sys.stderr)
+        return 2
+    print(f"\nWrote the recommended requests to {stack_file} (validated)")
     return 0
 
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 Profile = Callable[[float], float]
 DAY = 86400
+# After a one-off shape has brought the load back to its base for good, a default run goes on this
+# long: the scale-down (a 5-minute window, then each policy period) is part of what it shows.
+SETTLE = 1800
 
 
 def step(base: float, factor: float, at: int = 300, until: int = 1800) -> Profile:
@@ -37,14 +40,19 @@ def diurnal(base: float, factor: float) -> Profile:
     return lambda t: base * (1 + (factor - 1) * (1 - math.cos(2 * math.pi * (t % DAY) / DAY)) / 2)
 
 
-def from_csv(path: Path) -> Profile:
-    """A recorded profile: rows of `seconds,load`, held until the next row."""
+def from_csv(path: Path) -> tuple[Profile, int]:
+    """A recorded profile: rows of `seconds,load`, held until the next row; and its default run's
+    seconds, to its last row and SETTLE more."""
     with path.open(newline="") as handle:
         rows = sorted((float(t), float(v)) for t, v in csv.reader(handle) if t.strip() and not t.startswith("#"))
     if not rows:
         raise ValueError(f"{path}: no `seconds,load` rows")
     times = [t for t, _ in rows]
-    return lambda t: rows[max(0, bisect_right(times, t) - 1)][1]
+    return (lambda t: rows[max(0, bisect_right(times, t) - 1)][1]), math.ceil(times[-1]) + SETTLE
 
 
 BUILT_IN = {"step": step, "ramp": ramp, "spike": spike, "diurnal": diurnal}
+# Each scenario's default run covers its whole shape (with the default arguments above): the one-off
+# shapes until the load is back at its base for good (step and ramp at `until`, the spike after its
+# minute) and SETTLE more; diurnal one whole day, from night through the peak back to night.
+DEFAULT_SECONDS = {"step": 1800 + SETTLE, "ramp": 2400 + SETTLE, "spike": 360 + SETTLE, "diurnal": DAY}

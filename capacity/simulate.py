@@ -130,10 +130,15 @@ def _baseline(capacity: Capacity) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Summary:
-    seconds_to_capacity: int | None  # from the first sync short of capacity until it is back within target
+    short_at: int | None  # the first sync short of capacity; None: never short
+    seconds_to_capacity: int | None  # from short_at until it is back within target for a minute; None: not by the end
+    short_at_end: bool  # the last sync short of capacity
     seconds_over_requests: int  # ready pods above 100 % of a request
     peak_replicas: int
-    seconds_to_scale_down: int | None  # from the load's last drop to the count's last change
+    final_replicas: int
+    dropped_at: int | None  # the first sync after the load's (last) peak, where it is lower; None: it never dropped
+    seconds_to_scale_down: int | None  # from dropped_at to the count's last change; None: no change after it
+    settled: bool  # no change of the count within a scale-down window of the end
 
 
 def summarize(settings: StackSettings, rows: list[Row]) -> Summary:
@@ -146,29 +151,43 @@ def summarize(settings: StackSettings, rows: list[Row]) -> Summary:
         )
 
     # From the first sync short of capacity to the first one after which it stays within target
-    # for a minute (0: never short; None: still short at the end).
+    # for a minute.
     first_short = next((i for i, row in enumerate(rows) if short(row)), None)
-    to_capacity = 0 if first_short is None else None
+    to_capacity = None
     if first_short is not None:
         hold = max(1, 60 // step)
         for i in range(first_short + 1, len(rows)):
             if not any(short(row) for row in rows[i : i + hold]) and i + hold <= len(rows):
                 to_capacity = rows[i].seconds - rows[first_short].seconds
                 break
-    # From the load's last drop to the last change of the replica count after it; None when that
-    # change is too close to the end to know the count has settled.
-    drops = [r.seconds for prev, r in itertools.pairwise(rows) if r.load < prev.load]
-    to_scale_down = None
-    if drops:
+    # The drop is measured from the load's peak: a gradual fall (the diurnal evening) is one drop
+    # that starts there, not one per sync until the end.
+    peak = max(r.load for r in rows)
+    last_peak = max(i for i, r in enumerate(rows) if r.load == peak)
+    dropped_at = rows[last_peak + 1].seconds if last_peak + 1 < len(rows) else None
+    to_scale_down, settled = None, True
+    if dropped_at is not None:
         changes = [
-            r.seconds for prev, r in itertools.pairwise(rows) if r.seconds > drops[-1] and r.desired != prev.desired
+            r.seconds for prev, r in itertools.pairwise(rows) if r.seconds >= dropped_at and r.desired != prev.desired
         ]
         behavior = scaling.behavior.scale_down
         quiet = behavior.stabilization_window_seconds + max(p.period_seconds for p in behavior.policies)
-        last = changes[-1] if changes else drops[-1]
-        to_scale_down = last - drops[-1] if rows[-1].seconds - last > quiet else None
+        last = changes[-1] if changes else dropped_at
+        to_scale_down = last - dropped_at if changes else None
+        # A change (or the drop itself) this close to the end may be followed by another.
+        settled = rows[-1].seconds - last > quiet
     over = sum(step for r in rows if r.cpu_utilization > 100 or r.memory_utilization > 100)
-    return Summary(to_capacity, over, max(r.desired for r in rows), to_scale_down)
+    return Summary(
+        None if first_short is None else rows[first_short].seconds,
+        to_capacity,
+        short(rows[-1]),
+        over,
+        max(r.desired for r in rows),
+        rows[-1].desired,
+        dropped_at,
+        to_scale_down,
+        settled,
+    )
 
 
 def needed_replicas(settings: StackSettings, units: float) -> int:

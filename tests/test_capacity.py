@@ -196,8 +196,9 @@ def test_the_cli_writes_series_plot_and_summary_for_every_stack(stack: str, tmp_
 def test_a_recorded_profile_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     recorded = tmp_path / "recorded.csv"
     recorded.write_text("# seconds,load\n0,40\n600,120\n1200,40\n")
-    load = profiles.from_csv(recorded)
+    load, seconds = profiles.from_csv(recorded)
     assert [load(t) for t in (0, 599, 600, 1500)] == [40, 40, 120, 40]
+    assert seconds == 1200 + profiles.SETTLE  # its last row, then time to watch the scale-down
     assert cli.main(["simulate", "dev", "--csv", str(recorded), "--out", str(tmp_path), "--no-plot"]) == 0
     assert (tmp_path / "recorded.md").is_file()
     (tmp_path / "empty.csv").write_text("")

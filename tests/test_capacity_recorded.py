@@ -2,12 +2,13 @@
 with a TSDB backfilled from generated cAdvisor data (`promtool tsdb create-blocks-from openmetrics`),
 stopped afterwards.
 
-The record covers a week and three hours, so both commands run over the windows they document
-(rightsize: the last 7 days; replay: a week): Prometheus refuses a range query whose
-(end - start) / step exceeds 11,000 (queryRange in prometheus/prometheus web/api/v1/api.go,
-"exceeded maximum resolution of 11,000 points per timeseries"), about 46 h at the 15 s step, so a
-week only works if the client splits it. Expected figures come from prod's parsed settings
-(`cli.load_settings`), never from the stack file's text."""
+prod's record covers a week and three hours, so both commands run over the windows they document
+(rightsize: the last 7 days; replay: a week); every other stack's covers its last RECENT seconds,
+enough for each command's output (its files, where it says they are, the replay's plot).
+Prometheus refuses a range query whose (end - start) / step exceeds 11,000 (queryRange in
+prometheus/prometheus web/api/v1/api.go, "exceeded maximum resolution of 11,000 points per
+timeseries"), about 46 h at the 15 s step, so a week only works if the client splits it. Expected
+figures come from the stacks' parsed settings (`cli.load_settings`), never from the stack files' text."""
 
 from __future__ import annotations
 
@@ -24,22 +25,27 @@ from pathlib import Path
 
 import pytest
 from helpers import required_tool
+from matplotlib import dates
+from test_capacity_output import check_figure, check_summary, read_rows, saved_figures
 
 from capacity import __main__ as cli
 from capacity import recorded
 from capacity.recorded import percentile
 from components.pod import CONTAINER
+from offline.harness import stack_names
+from settings.quantity import parse_quantity
 
 MIB = 1024 * 1024
 STEP = 15
 WEEK = 7 * 86400
 MARGIN = 3 * 3600  # recorded before the last week: room for the gap below, outside the default window
-GAP = (60 * 60, 80 * 60)  # seconds after the start with no samples at all
+GAP = (60 * 60, 80 * 60)  # seconds after prod's start with no samples at all
+RECENT = 6 * 3600  # the other stacks' record: the last six hours
 
 
-def _pods_and_labels() -> tuple[tuple[str, ...], str]:
-    # The pods prod's queries select: its namespace and its Deployment's pod names.
-    settings = cli.load_settings("prod")
+def _pods_and_labels(stack: str) -> tuple[tuple[str, ...], str]:
+    # The pods the stack's queries select: its namespace and its Deployment's pod names.
+    settings = cli.load_settings(stack)
     name = settings.object_name("deployment")
     pods = (f"{name}-5d8f7c9b4-aaaaa", f"{name}-5d8f7c9b4-bbbbb")
     return pods, f'namespace="{settings.kubernetes.namespace}",container="{CONTAINER}",pod="{{pod}}"'
@@ -53,23 +59,37 @@ def _memory(t: float) -> int:
     return int(150 * MIB + 20 * MIB * math.sin(t / 1200))
 
 
+def _scale(stack: str) -> tuple[float, float]:
+    """prod's usage as generated; another stack's scaled to its own requests (CPU about 30 % of its
+    request, memory about half), so that what rightsizing recommends validates against its limits."""
+    if stack == "prod":
+        return 1.0, 1.0
+    requests = cli.load_settings(stack).backend.resources.requests
+    return 0.3 * float(parse_quantity(requests.cpu)) / 0.08, 0.5 * float(parse_quantity(requests.memory)) / (150 * MIB)
+
+
 def _openmetrics(start: int, end: int) -> str:
-    """Every 15 s for each pod, but in the gap: ~160,000 samples for a week, built in one pass
-    (about 0.5 s; the line-by-line loop took twice that)."""
-    pods, labels = _pods_and_labels()
+    """Every 15 s for each pod, but in prod's gap: ~160,000 samples for prod's week, built in one
+    pass (about 0.5 s; the line-by-line loop took twice that); each other stack's last RECENT seconds."""
     every = range(0, end - start, STEP)
     # The counter grows by each interval's usage, the gap included (cAdvisor keeps counting).
     totals = list(itertools.accumulate(_cores(t) * STEP for t in every))
-    offsets = [t for t in every if not GAP[0] <= t < GAP[1]]
-    memory = [_memory(t) for t in offsets]
+    records = []  # (labels per pod, sample offsets from start, CPU and memory scale)
+    for stack in stack_names():
+        pods, labels = _pods_and_labels(stack)
+        if stack == "prod":
+            offsets = [t for t in every if not GAP[0] <= t < GAP[1]]
+        else:
+            offsets = list(range((end - start - RECENT) // STEP * STEP, end - start, STEP))
+        records += [(labels.format(pod=pod), offsets, *_scale(stack)) for pod in pods]
     lines = ["# TYPE container_cpu_usage_seconds counter"]
-    for pod in pods:
-        prefix = f"container_cpu_usage_seconds_total{{{labels.format(pod=pod)}}} "
-        lines += [f"{prefix}{totals[t // STEP]:.3f} {start + t}" for t in offsets]
+    for labels, offsets, cpu, _ in records:
+        prefix = f"container_cpu_usage_seconds_total{{{labels}}} "
+        lines += [f"{prefix}{totals[t // STEP] * cpu:.3f} {start + t}" for t in offsets]
     lines.append("# TYPE container_memory_working_set_bytes gauge")
-    for pod in pods:
-        prefix = f"container_memory_working_set_bytes{{{labels.format(pod=pod)}}} "
-        lines += [f"{prefix}{m} {start + t}" for t, m in zip(offsets, memory, strict=True)]
+    for labels, offsets, _, memory in records:
+        prefix = f"container_memory_working_set_bytes{{{labels}}} "
+        lines += [f"{prefix}{int(_memory(t) * memory)} {start + t}" for t in offsets]
     return "\n".join([*lines, "# EOF", ""])
 
 
@@ -153,6 +173,62 @@ def test_replay_over_a_week(prometheus, tmp_path: Path) -> None:
     expected = (2 * _cores(MARGIN) * 1000 - 2 * model.cpu_millicores_baseline) / model.cpu_millicores_per_unit
     assert float(rows[0]["load"]) == pytest.approx(expected, rel=0.1)
     assert (tmp_path / "replay.md").read_text().startswith("### prod: replay")
+
+
+def test_replay_plots_clock_time_and_says_where_it_wrote_its_files(
+    prometheus, stack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The last hours of each stack's record: the summary says what happened in the replayed series,
+    the plot's x-axis is the window's clock time (dates, UTC), and the command says where its files are."""
+    url, _, end = prometheus
+    since = end - RECENT + 600
+    args = ["replay", stack, "--prometheus", url, "--from", str(since), "--to", str(end), "--out", str(tmp_path)]
+    with saved_figures(monkeypatch) as figures:
+        assert cli.main(args) == 0
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["replay.csv", "replay.md", "replay.png"]
+    out = capsys.readouterr().out
+    assert out.splitlines()[-2:] == ["", f"Wrote {len(files)} files to {tmp_path}"]
+
+    settings = cli.load_settings(stack)
+    rows = read_rows(tmp_path / "replay.csv")
+    by_second = {r.seconds: r.load for r in rows}  # the replayed load at each sync, as the CSV has it
+    check_summary(settings, tmp_path, "replay", by_second.__getitem__)
+    figure = figures["replay.png"]
+    check_figure(settings, figure, rows)
+    for axes in figure.axes:
+        assert type(axes.xaxis.get_converter()).__module__ == dates.__name__
+        formatter = axes.xaxis.get_major_formatter()
+        assert isinstance(formatter, dates.DateFormatter | dates.AutoDateFormatter | dates.ConciseDateFormatter)
+    first, last = (moment.timestamp() for moment in dates.num2date(figure.axes[0].get_xlim()))
+    assert first <= since + STEP
+    assert last >= since + rows[-1].seconds
+
+
+def test_rightsize_says_what_it_wrote(
+    prometheus, stack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --write nothing is written, and the command says where --write would write; with it
+    (on a copy of the stack file), the file it wrote, holding the requests it printed."""
+    url, _, end = prometheus
+    args = ["rightsize", stack, "--prometheus", url, "--from", str(end - RECENT + 600), "--to", str(end)]
+    assert cli.main(args) == 0
+    stack_file = cli.ROOT / f"Pulumi.{stack}.yaml"
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "",
+        f"Nothing written: --write puts the recommended requests into {stack_file}",
+    ]
+    shutil.copy2(stack_file, tmp_path / stack_file.name)
+    monkeypatch.setattr(cli, "ROOT", tmp_path)
+    assert cli.main([*args, "--write"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-2:] == ["", f"Wrote the recommended requests to {tmp_path / stack_file.name} (validated)"]
+    printed = {
+        cells[1].strip(): cells[3].strip()
+        for cells in (line.split("|") for line in out.splitlines() if line.startswith(("| cpu ", "| memory ")))
+    }
+    requests = cli.load_settings(stack).backend.resources.requests
+    assert printed == {"cpu": requests.cpu, "memory": requests.memory}
 
 
 def test_rightsize_over_the_default_week_writes_only_the_requests(
@@ -245,7 +321,7 @@ def test_prometheus_errors_are_shown_in_its_own_words(
     ("stack_name", "window", "message"),
     [
         ("prod", "short", "too little data to recommend from"),
-        ("dev", "after-gap", "no cpu series for the stack's pods"),
+        ("dev", "before-record", "no cpu series for the stack's pods"),
         ("prod", "across-gap", "the window has 1 gap(s) in the record"),
         ("prod", "unreachable", "cannot query Prometheus at http://127.0.0.1:9"),
     ],
@@ -256,7 +332,7 @@ def test_bad_input_gets_a_clear_error(
     url, start, end = prometheus
     spans = {
         "short": ["--from", str(end - 600), "--to", str(end)],
-        "after-gap": _after_gap(start, end),
+        "before-record": ["--from", str(start - 7200), "--to", str(start - 600)],
         "across-gap": ["--from", str(start + 600), "--to", str(start + GAP[1] + 1200)],
         "unreachable": _after_gap(start, end),
     }

@@ -1,18 +1,15 @@
 """Reconciliation platform backend: load the stack's settings, build the components, export."""
 
-from components.startup import imports_frozen
+import pulumi
 
-with imports_frozen():
-    import pulumi
-
-    from components.aws_provider import aws_provider
-    from components.backend_service import BackendService
-    from components.cluster_operators import ClusterOperators
-    from components.grafana_provider import grafana_provider
-    from components.observability import Observability
-    from components.provider import kubernetes_provider
-    from components.secrets_inventory import SecretsInventory
-    from settings.loader import load_settings
+from components.aws_provider import aws_provider
+from components.backend_service import BackendService
+from components.cluster_operators import ClusterOperators
+from components.grafana_provider import grafana_provider
+from components.observability import Observability
+from components.provider import kubernetes_provider
+from components.secrets_inventory import SecretsInventory
+from settings.loader import load_settings
 
 settings = load_settings()
 cluster = kubernetes_provider(settings)

@@ -240,15 +240,6 @@ def main(argv: list[str] | None = None) -> int:
             [python, "-c", "; ".join(statements)],
             args.runs,
         ),
-        # The same imports made as __main__.py makes them: the collector paused while importing,
-        # then what was imported frozen. The plain floor pays the full collections that run
-        # during the import and the one at exit, which the program never pays; render over this
-        # row is the program's own cost.
-        (
-            "import SDK floor, like the program (collector paused, then frozen)",
-            [python, "-c", "; ".join(["import gc", "gc.disable()", *statements, "gc.freeze()", "gc.enable()"])],
-            args.runs,
-        ),
     ]
     with tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as cache:
         env = environment(Path(cache))
@@ -352,10 +343,10 @@ def print_table(rows: list[Row], results: dict[str, list[Run]], failures: dict[s
         if label.startswith("import SDK")
     ]
     print(
-        "| what | runs | wall median (s) | wall best (s) | CPU user+sys median (s) | x floor | x floor like program"
+        "| what | runs | wall median (s) | wall best (s) | CPU user+sys median (s) | x floor"
         " | peak RSS (MiB) | others' load (cores) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, _, _ in rows:
         if done := results[label]:
             median = statistics.median(r.wall for r in done)
@@ -370,7 +361,7 @@ def print_table(rows: list[Row], results: dict[str, list[Run]], failures: dict[s
                 f" | {max(r.peak for r in done) / 1024:.0f} | {load} |"
             )
         if label in failures:
-            print(failure_row(label, failures[label], 8))
+            print(failure_row(label, failures[label], 7))
     suite = results.get(SUITE)
     if suite and (slowest := slowest_tests(suite[0].output)):
         print(f"\nThe {SLOWEST} slowest tests (pytest --durations={SLOWEST}):\n")
@@ -388,13 +379,13 @@ def print_instructions(rows: list[Row], env: dict[str, str], failures: dict[str,
             except CommandFailedError as failure:
                 failures[label] = failure
     floors = [counts.get(label) for label, _ in counted if label.startswith("import SDK")]
-    print("\n| what | instructions (M) | x floor | x floor like program |\n|---|---:|---:|---:|")
+    print("\n| what | instructions (M) | x floor |\n|---|---:|---:|")
     for label, _ in counted:
         if label in counts:
             ratios = " | ".join(f"{counts[label] / f:.3f}" if f else "" for f in floors)
             print(f"| {label} | {counts[label] / 1e6:.0f} | {ratios} |")
         elif label not in earlier:
-            print(failure_row(label, failures[label], 3, " under valgrind"))
+            print(failure_row(label, failures[label], 2, " under valgrind"))
 
 
 if __name__ == "__main__":

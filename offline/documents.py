@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-import orjson
 import yaml
 
 from offline.harness import Registration, Secret, Unknown
@@ -114,19 +114,14 @@ def to_yaml(document: dict) -> str:
     return yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120)
 
 
-# Sorted keys and a two-space indent, as `json.dumps(indent=2, sort_keys=True)` writes them (in
-# UTF-8 rather than \u escapes), but in C: the standard library's encoder falls back to pure
-# Python whenever it indents, and that was most of the cost of writing a render.
-_JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
-
-
 def _marker(value: Any) -> str:
     if isinstance(value, Secret):
         return SECRET_MARK
     if isinstance(value, Unknown):
         return UNKNOWN_MARK
-    raise TypeError  # orjson names the type in its own message
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")  # json's own words
 
 
 def to_json(document: Any) -> str:
-    return orjson.dumps(document, default=_marker, option=_JSON_OPTIONS).decode()
+    """Sorted keys, a two-space indent, UTF-8 as it is: a reviewer's diff of two renders is stable."""
+    return json.dumps(document, default=_marker, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

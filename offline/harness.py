@@ -220,12 +220,7 @@ class StackRun:
         self.registrations = self.monitor.registrations
 
     def execute(self) -> RunResult:
-        """Run ``__main__.py``; raises what the program raises (pulumi.RunError on bad config).
-
-        The program freezes what it has imported for the garbage collector (``gc.freeze``), as
-        a one-shot process may; a process that runs it many times calls ``gc.unfreeze()``
-        between runs (the tests do, in conftest.py).
-        """
+        """Run ``__main__.py``; raises what the program raises (pulumi.RunError on bad config)."""
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
         pulumi_settings.set_root_resource(None)  # a fresh Stack per run, not the previous run's

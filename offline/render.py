@@ -20,26 +20,21 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from components.startup import imports_frozen
+import pulumi
 
-# The render imports half the program before running it, so it imports as `__main__.py` does: a
-# render's imports then cost what a `pulumi up`'s do.
-with imports_frozen():
-    import pulumi
-
-    from capacity import cost
-    from components import alert_rules, secrets_inventory
-    from offline import documents
-    from offline.harness import (
-        PROJECT,
-        ROOT,
-        Registration,
-        RunResult,
-        read_stack_file,
-        run_stack,
-        stack_names,
-        to_wire,
-    )
+from capacity import cost
+from components import alert_rules, secrets_inventory
+from offline import documents
+from offline.harness import (
+    PROJECT,
+    ROOT,
+    Registration,
+    RunResult,
+    read_stack_file,
+    run_stack,
+    stack_names,
+    to_wire,
+)
 
 MARKER = ".offline-render"
 PLAN = "plan.json"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-
 import pytest
 from helpers import validated
 
@@ -34,11 +32,3 @@ def settings(stack: str) -> StackSettings:
     settings, problems = validated(stack)
     assert problems == []
     return settings
-
-
-@pytest.fixture(autouse=True)
-def _collect_what_renders_froze():
-    """The program freezes what it imported (a one-shot process may); the tests run it many times
-    in one process, so each test gives the collector back what its runs froze."""
-    yield
-    gc.unfreeze()

@@ -35,8 +35,8 @@ def _standard(document: object) -> str:
 
 
 def test_json_is_written_as_the_standard_library_indents_it() -> None:
-    # orjson writes the files (in C); they must read as json.dumps(indent=2, sort_keys=True) would
-    # write them: nested keys sorted, markers in lists, empty containers, floats, non-ASCII as UTF-8.
+    # As json.dumps(indent=2, sort_keys=True) writes them: nested keys sorted, markers in lists,
+    # empty containers, floats, non-ASCII as UTF-8.
     document = {
         "z": [Secret(), {"b": Unknown(), "a": []}],
         "é": {},
@@ -47,7 +47,7 @@ def test_json_is_written_as_the_standard_library_indents_it() -> None:
         "flag": True,
     }
     assert documents.to_json(document) == _standard(document)
-    with pytest.raises(TypeError, match="JSON serializable: object"):
+    with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
         documents.to_json({"a": object()})
 
 

@@ -95,19 +95,41 @@ def checkout(revision: str | None):
             git("worktree", "remove", "--force", str(tree))
 
 
-def render_plan(tree: Path, stack: str) -> dict[str, dict] | None:
-    """The stack's resources rendered from ``tree``, by type::name; None when it has no stack file."""
-    if not (tree / f"Pulumi.{stack}.yaml").is_file():
-        return None
+def render_plans(tree: Path, stacks: list[str]) -> dict[str, dict[str, dict] | None]:
+    """Each stack's resources rendered from ``tree``, by type::name (None where the tree has no
+    stack file for it): every stack in one render process, which pays the SDKs' imports once. A
+    revision whose render takes one stack at a time is rendered a process per stack."""
+    plans: dict[str, dict[str, dict] | None] = dict.fromkeys(stacks)
+    present = [stack for stack in stacks if (tree / f"Pulumi.{stack}.yaml").is_file()]
+    if not present:
+        return plans
     with tempfile.TemporaryDirectory(prefix="offline-diff-render-") as out:
-        command = [sys.executable, "-m", "offline.render", "--stack", stack, "--out", out]
-        completed = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
-        if completed.returncode != 0:
-            raise ValueError(f"rendering {stack} at {tree} failed:\n{completed.stderr.strip()}")
-        plan_file = Path(out) / PLAN
-        if not plan_file.is_file():
-            raise ValueError(f"{tree} renders no {PLAN}: that revision predates the diff and cannot be compared")
-        plan = json.loads(plan_file.read_text(encoding="utf-8"))
+        completed = _render(tree, ["--stacks", *present, "--out", out])
+        if completed.returncode == 2 and "unrecognized arguments: --stacks" in completed.stderr:
+            for stack in present:
+                completed = _render(tree, ["--stack", stack, "--out", f"{out}/{stack}"])
+                _check(completed, stack, tree)
+        else:
+            _check(completed, ", ".join(present), tree)
+        for stack in present:
+            plans[stack] = _read_plan(Path(out) / stack / PLAN, stack, tree)
+    return plans
+
+
+def _render(tree: Path, args: list[str]) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "offline.render", *args]
+    return subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
+
+
+def _check(completed: subprocess.CompletedProcess, what: str, tree: Path) -> None:
+    if completed.returncode != 0:
+        raise ValueError(f"rendering {what} at {tree} failed:\n{completed.stderr.strip()}")
+
+
+def _read_plan(plan_file: Path, stack: str, tree: Path) -> dict[str, dict]:
+    if not plan_file.is_file():
+        raise ValueError(f"{tree} renders no {PLAN}: that revision predates the diff and cannot be compared")
+    plan = json.loads(plan_file.read_text(encoding="utf-8"))
     found: dict[str, dict] = {}
     if "capacity" in plan:  # what the stack reserves and costs, compared like a resource
         found["stack::capacity"] = {"type": "stack", "name": "capacity", "inputs": plan["capacity"]}
@@ -119,12 +141,11 @@ def render_plan(tree: Path, stack: str) -> dict[str, dict] | None:
     return found
 
 
-def render_all(wanted: list[tuple[Path, str]]) -> dict[tuple[Path, str], dict[str, dict] | None]:
-    """``render_plan`` of each (tree, stack), as many at once as there are cores: each is a
-    process of its own, most of it the SDKs' imports."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        futures = {pair: pool.submit(render_plan, *pair) for pair in wanted}
-        return {pair: future.result() for pair, future in futures.items()}
+def render_trees(trees: list[Path], stacks: list[str]) -> dict[Path, dict[str, dict[str, dict] | None]]:
+    """``render_plans`` of each tree, the trees at once (a process each, on as many cores)."""
+    with ThreadPoolExecutor(max_workers=max(min(len(trees), os.cpu_count() or 1), 1)) as pool:
+        futures = {tree: pool.submit(render_plans, tree, stacks) for tree in trees}
+        return {tree: future.result() for tree, future in futures.items()}
 
 
 def _without_providers(plan: dict[str, dict] | None) -> dict[str, dict] | None:
@@ -364,10 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     sections, changed = [], False
     try:
         if args.stacks:
-            plans = render_all([(ROOT, stack) for stack in args.stacks])
+            plans = render_plans(ROOT, list(args.stacks))
             # Each stack has its own providers by design: their resources, and which provider
             # each resource uses, are left out.
-            first, second = (_without_providers(plans[ROOT, stack]) for stack in args.stacks)
+            first, second = (_without_providers(plans[stack]) for stack in args.stacks)
             diffs = compare(first, second, options=("protect", "import"))
             sections.append(formatter(f"Stack {args.stacks[0]} -> {args.stacks[1]} (working tree)", diffs))
             changed = bool(diffs)
@@ -376,9 +397,9 @@ def main(argv: list[str] | None = None) -> int:
             label = f"{git('rev-parse', '--short', base)} -> {args.head or 'working tree'}"
             with checkout(base) as before, checkout(args.head) as after:
                 stacks = args.stack or sorted(stacks_in(before) | stacks_in(after))
-                plans = render_all([(tree, stack) for stack in stacks for tree in (before, after)])
+                plans = render_trees([before, after], stacks)
                 for stack in stacks:
-                    diffs = compare(plans[before, stack], plans[after, stack])
+                    diffs = compare(plans[before][stack], plans[after][stack])
                     sections.append(formatter(f"Stack {stack} ({label})", diffs))
                     changed = changed or bool(diffs)
     except ValueError as error:

@@ -1,6 +1,7 @@
 """Render a stack offline: run the real program under mocks and write what it would send.
 
     python -m offline.render [--stack dev] [--out build/render/<stack>]
+    python -m offline.render --stacks dev prod [--out build/render]   (each into <out>/<stack>)
 
 Writes ``kubernetes/*.yaml`` (kubectl-ready, Helm install order), ``resources/*.json`` (every
 other resource: providers, cloud resources), ``grafana/dashboard.json`` (importable as it is),
@@ -211,27 +212,37 @@ def summary(result: RunResult) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m offline.render", description=__doc__.split("\n")[0])
     parser.add_argument("--stack", default="dev", help="stack name: renders Pulumi.<stack>.yaml (default: dev)")
+    parser.add_argument(
+        "--stacks", nargs="+", metavar="STACK", help="several stacks in one process, each into <out>/<stack>"
+    )
     parser.add_argument("--out", type=Path, help="output folder (default: build/render/<stack>)")
     parser.add_argument(
         "--stack-file", type=Path, help="settings file to use instead of Pulumi.<stack>.yaml (to try a change)"
     )
     args = parser.parse_args(argv)
-    stack_file = args.stack_file or ROOT / f"Pulumi.{args.stack}.yaml"
-    if args.stack_file is None and not stack_file.is_file():
+    if args.stacks and args.stack_file:
+        parser.error("--stack-file renders one stack: give it with --stack")
+    if args.stacks:
+        out = args.out or ROOT / "build" / "render"
+        return max(_render(stack, None, out / stack) for stack in args.stacks)
+    return _render(args.stack, args.stack_file, args.out or ROOT / "build" / "render" / args.stack)
+
+
+def _render(stack: str, given: Path | None, out: Path) -> int:
+    """Render ``stack`` (from ``given``, else its stack file) into ``out``: 0, or 2 on an error."""
+    stack_file = given or ROOT / f"Pulumi.{stack}.yaml"
+    if given is None and not stack_file.is_file():
         known = ", ".join(stack_names()) or "none"
-        print(
-            f"error: no stack '{args.stack}' (no {stack_file.name} in {ROOT}); the stacks are: {known}", file=sys.stderr
-        )
+        print(f"error: no stack '{stack}' (no {stack_file.name} in {ROOT}); the stacks are: {known}", file=sys.stderr)
         return 2
     if not stack_file.is_file():
         print(f"error: --stack-file {stack_file} is not a file", file=sys.stderr)
         return 2
     try:
-        result = run_stack(args.stack, *to_wire(read_stack_file(stack_file)))
+        result = run_stack(stack, *to_wire(read_stack_file(stack_file)))
     except (pulumi.RunError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out = args.out or ROOT / "build" / "render" / args.stack
     try:
         files = write(result, out)
     except ValueError as error:

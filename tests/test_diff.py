@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 import yaml
@@ -286,3 +287,24 @@ def test_seconds_read_as_durations() -> None:
     new = {"h::n": _plan(behavior={"scaleDown": {"stabilizationWindowSeconds": 5400}})}
     (line,) = [line for line in diff.format_text("t", diff.compare(old, new)).splitlines() if "Window" in line]
     assert line.endswith("stabilizationWindowSeconds: 300 -> 5400  (5m -> 1h30m)")
+
+
+def test_a_revision_whose_render_takes_one_stack_is_rendered_a_process_per_stack(tmp_path: Path) -> None:
+    """Every stack of a tree renders in one process (`--stacks`); a revision from before that
+    option is rendered with one `--stack` process each, as its own CLI takes them."""
+    tree = tmp_path / "old"
+    (tree / "offline").mkdir(parents=True)
+    (tree / "offline" / "__init__.py").write_text("")
+    (tree / "offline" / "render.py").write_text(
+        "import argparse, json, pathlib\n"
+        "parser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--stack')\nparser.add_argument('--out')\n"
+        "args = parser.parse_args()\n"
+        "out = pathlib.Path(args.out)\nout.mkdir(parents=True)\n"
+        "plan = {'resources': [{'type': 't', 'name': args.stack, 'inputs': {}}]}\n"
+        "(out / 'plan.json').write_text(json.dumps(plan))\n"
+    )
+    for stack in ("a", "b"):
+        (tree / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
+    plans = diff.render_plans(tree, ["a", "b", "c"])
+    assert plans == {"a": {"t::a": {"type": "t", "name": "a", "inputs": {}}}, "b": {"t::b": ANY}, "c": None}

@@ -24,7 +24,7 @@ from settings.stack import StackSettings
 class Requirement:
     crd: str  # the definition's name: <plural>.<group>
     version: str  # the API version the program's objects use
-    operator: str  # what to install, as the README's "What the cluster must already run" says
+    operator: str  # what to install, as docs/operating.md#what-the-cluster-must-run says
 
 
 EXTERNAL_SECRETS = "External Secrets Operator 0.16.2 or newer (external-secrets.io/v1)"

@@ -1,5 +1,5 @@
 """Guardrails of a stack marked ``production: true``: each refuses what would defeat a promise
-the README makes about production (availability through drains and releases, graceful stops,
+the documentation makes about production (availability through drains and releases, graceful stops,
 spreading, a pinned image, a provider that never drops or adopts objects on its own)."""
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ def production_stays_available(production: bool, floor: int, min_available: Any,
     return []
 
 
-# How each spread must look in production (README, "Spreading"): soft across zones, so losing a
-# zone never blocks scheduling; hard and tight across nodes, so one node never holds two replicas
-# while there are enough nodes.
+# How each spread must look in production (docs/design-decisions.md#spreading): soft across zones,
+# so losing a zone never blocks scheduling; hard and tight across nodes, so one node never holds two
+# replicas while there are enough nodes.
 SPREAD_SHAPE = {
     "topology.kubernetes.io/zone": {"whenUnsatisfiable": "ScheduleAnyway"},
     "kubernetes.io/hostname": {"whenUnsatisfiable": "DoNotSchedule", "maxSkew": 1},
@@ -78,7 +78,10 @@ def production_spreads(production: bool, spreads: tuple) -> list[Problem]:
         written = spread.model_dump(by_alias=True)
         for key, needed in SPREAD_SHAPE[spread.topology_key].items():
             if written[key] != needed:
-                allowed = f"production spreads over {spread.topology_key} need {key}: {needed} (README, Spreading)"
+                allowed = (
+                    f"production spreads over {spread.topology_key} need {key}: {needed}"
+                    " (docs/design-decisions.md#spreading)"
+                )
                 found.append(Problem((*_at("backend.topologySpread"), index, key), written[key], allowed))
     return found
 

@@ -143,7 +143,7 @@ def test_a_reader_policy_missing_a_secret_is_refused(monkeypatch: pytest.MonkeyP
 
 
 def test_a_secret_added_later_stops_the_update_until_it_has_a_value() -> None:
-    """Adding a key to a running stack (README, "Changing the keys"): pulumi-kubernetes may accept
+    """Adding a key to a running stack (docs/secrets.md#changing-the-keys): pulumi-kubernetes may accept
     the ExternalSecret's Ready from before the change (provider/pkg/await/condition/custom.go looks
     at no generation; External Secrets publishes none), so the gate must stop the update before
     the ExternalSecret changes until the new secret holds a value, and let it through after."""

@@ -24,7 +24,7 @@ from capacity import profiles
 from capacity.simulate import Row, simulate
 
 SCENARIOS = sorted(profiles.BUILT_IN)
-FACTOR = "5"  # an input of these runs, as the README's examples run them
+FACTOR = "5"  # an input of these runs, as the examples of docs/capacity.md run them
 TO_CAPACITY = "from the first shortfall to enough capacity"
 OVER_REQUESTS = "time over 100 % of requests"
 SCALE_DOWN = "from the load's drop to the last scale-down"
@@ -71,7 +71,8 @@ def _pods(count: int) -> str:
 
 
 def check_cells(settings, rows: list[Row], cells: dict[str, str]) -> None:
-    """One column of the summary against the series it summarizes, as the README defines each row."""
+    """One column of the summary against the series it summarizes, as docs/capacity.md#what-the-figures-mean
+    defines each row."""
     scaling, capacity = settings.backend.autoscaling, settings.capacity
     limit = 1 + capacity.tolerance
 

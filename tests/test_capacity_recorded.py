@@ -160,7 +160,8 @@ def _after_gap(start: int, end: int) -> list[str]:
 
 
 def test_replay_over_a_week(prometheus, tmp_path: Path) -> None:
-    """The README's one-week replay: more than 11,000 points per series, so several requests."""
+    """The one-week replay (docs/capacity.md#replay-and-rightsizing): more than 11,000 points per
+    series, so several requests."""
     url, _, end = prometheus
     args = ["replay", "prod", "--prometheus", url, "--from", str(end - WEEK), "--to", str(end)]
     assert cli.main([*args, "--out", str(tmp_path), "--no-plot"]) == 0

@@ -1,5 +1,5 @@
 """Production guardrails and cluster rules, through the real program: each variant that would
-break a promise of the README stops `pulumi preview` with one exact line, nothing registered."""
+break a promise of the documentation stops `pulumi preview` with one exact line, nothing registered."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ REFUSED = {
         {SPREAD: [{"topologyKey": ZONE}, {"topologyKey": HOST, "whenUnsatisfiable": "DoNotSchedule", "maxSkew": 10}]},
         [
             f"{NS}:backend.topologySpread[1].maxSkew = 10: production spreads over kubernetes.io/hostname need "
-            "maxSkew: 1 (README, Spreading)"
+            "maxSkew: 1 (docs/design-decisions.md#spreading)"
         ],
     ),
     "hard and soft swapped": (
@@ -74,9 +74,9 @@ REFUSED = {
         {SPREAD: [{"topologyKey": ZONE, "whenUnsatisfiable": "DoNotSchedule"}, {"topologyKey": HOST}]},
         [
             f'{NS}:backend.topologySpread[0].whenUnsatisfiable = "DoNotSchedule": production spreads over '
-            "topology.kubernetes.io/zone need whenUnsatisfiable: ScheduleAnyway (README, Spreading)",
+            "topology.kubernetes.io/zone need whenUnsatisfiable: ScheduleAnyway (docs/design-decisions.md#spreading)",
             f'{NS}:backend.topologySpread[1].whenUnsatisfiable = "ScheduleAnyway": production spreads over '
-            "kubernetes.io/hostname need whenUnsatisfiable: DoNotSchedule (README, Spreading)",
+            "kubernetes.io/hostname need whenUnsatisfiable: DoNotSchedule (docs/design-decisions.md#spreading)",
         ],
     ),
     "scale-up disabled": (

@@ -1,7 +1,7 @@
 """What prod inherits from defaults, pinned to literal values: a change to a default or a builder
 that alters what production runs fails here and must be made on purpose.
 
-Three sources, kept apart: literals are the program's defaults and the README's promises; the
+Three sources, kept apart: literals are the program's defaults and the documentation's promises; the
 names and selector the running platform already has (tests/fixtures/live, adopted by the first
 `pulumi up`) are pinned too, and checked against that export; what Pulumi.prod.yaml itself sets
 (sizing, image, env, inventory, ...) is marked ``<stack>`` below and read from the parsed file, so
@@ -20,7 +20,7 @@ FROM_STACK = "<stack>"
 LIVE = ROOT / "tests" / "fixtures" / "live" / "running-platform"
 
 # The prod Deployment's spec exactly as Pulumi sends it, written out by hand from the capacity
-# proposal and the README's promises (not recomputed from the settings); ``<stack>`` marks what
+# proposal and the documentation's promises (not recomputed from the settings); ``<stack>`` marks what
 # Pulumi.prod.yaml sets, filled in by _expected_deployment_spec from the parsed file.
 PROD_DEPLOYMENT_SPEC = yaml.safe_load(
     """

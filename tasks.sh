@@ -8,9 +8,9 @@
 #                                           what a change does to each stack, offline (default: merge base with main -> working tree)
 #   ./tasks.sh policy [stack...]            render the stacks (default: all) and run the CrossGuard policy pack over them
 #   ./tasks.sh rehearse [stack] [--at DATE] the stack's `pulumi up`s against an AWS API emulator (default: dev, now)
-#   ./tasks.sh capacity simulate|replay|rightsize [stack] ...   HPA dry run, replay and rightsizing (see README)
+#   ./tasks.sh capacity simulate|replay|rightsize|pr [stack] ...   HPA dry run, replay, rightsizing, PR comparison (docs/capacity.md)
 #   ./tasks.sh test [pytest args]           lint, format check, tests with the coverage gate
-#   ./tasks.sh bench                        render/import/test-suite timings for the README
+#   ./tasks.sh bench                        render/import/test-suite timings (docs/performance.md)
 #   ./tasks.sh docs                         regenerate docs/security/SECRETS_ROTATION_POLICY.md
 #   ./tasks.sh fmt                          apply ruff fixes and formatting
 #   ./tasks.sh mutate [module...]           mutation testing (cosmic-ray): kill rate per module, survivors

@@ -2,13 +2,13 @@
 
 import pulumi
 
-from components.aws_provider import aws_provider
-from components.backend_service import BackendService
-from components.cluster_operators import ClusterOperators
-from components.grafana_provider import grafana_provider
-from components.observability import Observability
-from components.provider import kubernetes_provider
-from components.secrets_inventory import SecretsInventory
+from components.aws.provider import aws_provider
+from components.aws.secrets_inventory import SecretsInventory
+from components.grafana.observability import Observability
+from components.grafana.provider import grafana_provider
+from components.kubernetes.backend_service import BackendService
+from components.kubernetes.cluster_operators import ClusterOperators
+from components.kubernetes.provider import kubernetes_provider
 from settings.loader import load_settings
 
 settings = load_settings()

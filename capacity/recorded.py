@@ -12,8 +12,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from components import promql
-from components.pod import CONTAINER
+from components.grafana import promql
+from components.kubernetes.pod import CONTAINER
 from settings import metrics
 from settings.stack import StackSettings
 
@@ -36,7 +36,7 @@ class Usage:
 
 
 def queries(settings: StackSettings) -> dict[str, str]:
-    # The same pods as the dashboard's and the alerts' queries: one selector, in components.promql.
+    # The same pods as the dashboard's and the alerts' queries: one selector, in components.grafana.promql.
     selector = promql.selector(settings, f'container="{CONTAINER}"')
     return {
         "cpu": f"sum by (pod) (rate({metrics.CONTAINER_CPU}{selector}[1m]))",

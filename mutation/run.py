@@ -167,7 +167,9 @@ def _report(module: str, tree: Path, session: Path, equivalent: list[dict], seco
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./tasks.sh mutate", description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", help="paths such as components/promql.py (default: every configured one)")
+    parser.add_argument(
+        "modules", nargs="*", help="paths such as components/grafana/promql.py (default: every configured one)"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--report", action="store_true", help="report the last run's sessions again (e.g. after judging survivors)"

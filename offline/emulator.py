@@ -748,7 +748,7 @@ def rehearse(
     last update (the tests' IAM checks)."""
     import time_machine
 
-    from components import secret_values
+    from components.aws import secret_values
 
     if settings is None:
         from capacity.__main__ import load_settings

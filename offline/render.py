@@ -24,7 +24,8 @@ from typing import Any
 import pulumi
 
 from capacity import cost
-from components import alert_rules, secrets_inventory
+from components.aws import secrets_inventory
+from components.grafana import alert_rules
 from offline import documents
 from offline.harness import (
     PROJECT,

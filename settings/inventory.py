@@ -10,7 +10,7 @@ from settings.engine import at as _at
 
 # Tags the program sets itself on every AWS resource.
 PROGRAM_TAGS = ("project", "stack", "managed-by")
-# The suffix of an automatically rotated secret's previous value in the pod (components.external_secrets).
+# The suffix of an automatically rotated secret's previous value in the pod (components.kubernetes.external_secrets).
 PREVIOUS_SUFFIX = "_PREVIOUS"
 MAX_AUTOMATED_DAYS = 1000
 

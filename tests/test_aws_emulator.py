@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from components import aws_policies
+from components.aws import policies as aws_policies
 from offline.emulator import ADOPTED_VALUE, Emulator, rehearse
 from settings.stack import StackSettings
 

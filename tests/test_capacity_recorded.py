@@ -31,7 +31,7 @@ from test_capacity_output import check_figure, check_summary, read_rows, saved_f
 from capacity import __main__ as cli
 from capacity import recorded
 from capacity.recorded import percentile
-from components.pod import CONTAINER
+from components.kubernetes.pod import CONTAINER
 from offline.harness import stack_names
 from settings.quantity import parse_quantity
 

@@ -1,4 +1,4 @@
-"""The operators the cluster must run are read before anything changes (components/cluster_operators.py).
+"""The operators the cluster must run are read before anything changes (components/kubernetes/cluster_operators.py).
 
 pulumi-kubernetes previews a custom resource whose kind or version is not served by echoing its
 inputs (provider/pkg/provider/provider.go, `skipPreview ... !k.gvkExists`), so only a read of the
@@ -13,7 +13,7 @@ import copy
 
 import pytest
 
-from components import cluster_operators
+from components.kubernetes import cluster_operators
 from offline.harness import CRD_TYPE, RunResult, StackRun, cluster_crds
 from settings.stack import StackSettings
 

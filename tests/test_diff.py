@@ -16,7 +16,7 @@ import pytest
 import yaml
 from helpers import changed, reserved, validated
 
-from components.pod import CONTAINER
+from components.kubernetes.pod import CONTAINER
 from offline import diff
 from offline.harness import ROOT
 from offline.replacements import forces_replacement

@@ -3,7 +3,7 @@ variables may be missing from the synced Secret, and the reader ServiceAccount w
 
 from __future__ import annotations
 
-from components import external_secrets
+from components.kubernetes import external_secrets
 from offline.harness import RunResult
 from settings.inventory import PREVIOUS_SUFFIX
 

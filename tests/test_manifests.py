@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import validated
 
-from components import manifests, pod
+from components.kubernetes import manifests, pod
 from offline.harness import PROJECT, stack_document
 from settings.objects import KINDS
 from settings.stack import StackSettings

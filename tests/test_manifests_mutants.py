@@ -10,7 +10,7 @@ import json
 import pytest
 from helpers import validated
 
-from components import manifests, pod
+from components.kubernetes import manifests, pod
 from settings.objects import KINDS
 from settings.stack import StackSettings
 

@@ -11,10 +11,10 @@ import promql_parser
 import pytest
 from helpers import run_changed, validated
 
-from components import alert_rules
-from components import dashboard as grafana_dashboard
-from components.observability import contact_point_inputs
-from components.pod import PORT_NAME
+from components.grafana import alert_rules
+from components.grafana import dashboard as grafana_dashboard
+from components.grafana.observability import contact_point_inputs
+from components.kubernetes.pod import PORT_NAME
 from offline.harness import PROJECT, ROOT, RunResult, Secret, StackRun, stack_config
 from settings.observability import seconds
 

@@ -9,7 +9,8 @@ import json
 
 from helpers import DELETE, run_changed, validated
 
-from components import aws_policies, external_secrets
+from components.aws import policies as aws_policies
+from components.kubernetes import external_secrets
 from offline.harness import RunResult, stack_document
 
 # The ARN layout AWS defines for every service: arn:partition:service:region:account-id:resource

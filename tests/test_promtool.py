@@ -32,7 +32,7 @@ import pytest
 import yaml
 from helpers import required_tool
 
-from components import alert_rules, dashboard, promql
+from components.grafana import alert_rules, dashboard, promql
 from settings import metrics
 from settings.observability import seconds
 

@@ -27,7 +27,7 @@ def test_a_refusal_names_the_resource_and_awss_message(
     """The defect the emulator must see: a StartDate of `lastRotated + rotationDays - lead` for an
     overdue secret, refused by EventBridge Scheduler (moto/scheduler/models.py,
     Schedule._validate_start_date; on update too, offline/emulator.py). The program never sends it."""
-    from components import secret_reminders
+    from components.aws import secret_reminders
 
     monkeypatch.setattr(secret_reminders, "reminder_start", lambda day, now: f"{day.isoformat()}T00:00:00Z")
     assert rehearse.main(["--stack", "prod"]) == 1

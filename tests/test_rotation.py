@@ -150,7 +150,7 @@ ADOPTED = {
 
 @pytest.mark.parametrize("adopted", ADOPTED)
 def test_setting_up_rotation_on_an_adopted_value_passes_the_configuration_check(aws, adopted: str) -> None:
-    """``RotateImmediately: false`` (components/secret_rotation.py): Secrets Manager "tests the
+    """``RotateImmediately: false`` (components/aws/secret_rotation.py): Secrets Manager "tests the
     rotation configuration by running the testSecret step ... This test creates an AWSPENDING
     version of the secret and then removes it" (RotateSecret, botocore
     data/secretsmanager/2017-10-17/service-2.json). The token is that version's ID, holding a copy

@@ -121,7 +121,7 @@ def test_the_workload_follows_the_edits(edited, stack: str) -> None:
 def test_the_alert_threshold_follows_the_edit(edited, stack: str) -> None:
     edits, _, result = edited[stack]
     (group,) = result.by_type("grafana:alerting/ruleGroup:RuleGroup")
-    # The latency rule by its pinned uid suffix (components/alert_rules.py's, not the stack file's).
+    # The latency rule by its pinned uid suffix (components/grafana/alert_rules.py's, not the stack file's).
     (rule,) = [r for r in group.inputs["rules"] if r["uid"].endswith("-db-latency-p95")]
     (condition,) = [json.loads(d["model"]) for d in rule["datas"] if d["refId"] == rule["condition"]]
     (evaluator,) = [c["evaluator"] for c in condition["conditions"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from components import aws_policies
+from components.aws import policies as aws_policies
 from offline.harness import RunResult, StackRun, run_stack, stack_config, stack_document
 from settings.stack import StackSettings
 

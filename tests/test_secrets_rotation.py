@@ -10,7 +10,7 @@ import yaml
 from helpers import changed, problems, run_changed, validated
 from test_secrets import NS, identity_policy_problems
 
-from components import aws_policies
+from components.aws import policies as aws_policies
 from offline import render
 from offline.harness import RunResult
 
@@ -217,7 +217,7 @@ def test_reminder_dates_are_never_in_the_past_whatever_the_day() -> None:
     sends a future reminder day or none."""
     from datetime import UTC, date, datetime, timedelta
 
-    from components.secret_reminders import START_MARGIN, reminder_start
+    from components.aws.secret_reminders import START_MARGIN, reminder_start
 
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     assert reminder_start(date(2026, 12, 3), now) == "2026-12-03T00:00:00Z"

@@ -10,9 +10,9 @@ from pulumi_kubernetes.core.v1 import Namespace, Service, ServiceAccount
 from pulumi_kubernetes.networking.v1 import NetworkPolicy
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudget
 
-from components import manifests
-from components.monitoring import pod_monitor
-from components.secrets_sync import SecretsSync
+from components.kubernetes import manifests
+from components.kubernetes.monitoring import pod_monitor
+from components.kubernetes.secrets_sync import SecretsSync
 from settings.stack import StackSettings
 
 SERVER_ALLOCATED = ["spec.clusterIP", "spec.clusterIPs"]

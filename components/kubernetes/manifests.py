@@ -7,8 +7,8 @@ the settings, so it can be unit-tested and schema-validated without Pulumi; the 
 
 from __future__ import annotations
 
-from components import external_secrets
-from components.pod import PORT_NAME, pod_template
+from components.kubernetes import external_secrets
+from components.kubernetes.pod import PORT_NAME, pod_template
 from settings.objects import KINDS, PART_OF
 from settings.stack import StackSettings
 

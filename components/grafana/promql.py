@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from components.pod import CONTAINER
+from components.kubernetes.pod import CONTAINER
 from settings import metrics
 from settings.stack import StackSettings
 

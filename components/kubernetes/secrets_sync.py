@@ -7,7 +7,7 @@ import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 from pulumi_kubernetes.core.v1 import ServiceAccount
 
-from components import external_secrets
+from components.kubernetes import external_secrets
 from settings.stack import StackSettings
 
 # How long `up` waits for the first sync of a change. With every value present (the gate) External

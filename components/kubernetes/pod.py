@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components import external_secrets
+from components.kubernetes import external_secrets
 from settings.stack import StackSettings
 from settings.workload import Probe
 

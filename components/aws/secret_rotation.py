@@ -13,10 +13,10 @@ from pulumi_aws.iam import Role, RolePolicy
 from pulumi_aws.lambda_ import Function, Permission
 from pulumi_aws.secretsmanager import SecretRotation
 
-from components import aws_policies
+from components.aws import policies as aws_policies
 from settings.stack import StackSettings
 
-HANDLER = Path(__file__).resolve().parent.parent / "rotation" / "jwt_secret.py"
+HANDLER = Path(__file__).resolve().parents[2] / "rotation" / "jwt_secret.py"
 
 
 def _json(document: dict) -> str:

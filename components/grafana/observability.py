@@ -7,8 +7,8 @@ import pulumi
 from pulumiverse_grafana.alerting import ContactPoint, NotificationPolicy, RuleGroup
 from pulumiverse_grafana.oss import Dashboard, Folder
 
-from components import alert_rules
-from components.dashboard import dashboard_json
+from components.grafana import alert_rules
+from components.grafana.dashboard import dashboard_json
 from settings.observability import seconds
 from settings.stack import StackSettings
 

@@ -3,7 +3,7 @@ where the cluster's Prometheus ignores `prometheus.io/*` annotations."""
 
 from __future__ import annotations
 
-from components.pod import PORT_NAME
+from components.kubernetes.pod import PORT_NAME
 from settings.stack import StackSettings
 
 API_VERSION = "monitoring.coreos.com/v1"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-from components import promql
+from components.grafana import promql
 from settings.observability import seconds
 from settings.stack import StackSettings
 

@@ -17,7 +17,7 @@ import shlex
 import pulumi
 from pulumi_aws.secretsmanager import get_secret_versions_output
 
-from components import aws_policies
+from components.aws import policies as aws_policies
 from settings.stack import StackSettings
 
 CURRENT = "AWSCURRENT"

@@ -21,7 +21,7 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableOption,
 )
 
-from components import promql
+from components.grafana import promql
 from settings import metrics
 from settings.quantity import parse_quantity
 from settings.stack import StackSettings

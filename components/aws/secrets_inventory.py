@@ -12,10 +12,10 @@ from pulumi_aws.iam import Role, RolePolicy
 from pulumi_aws.kms import Alias, Key
 from pulumi_aws.secretsmanager import Secret
 
-from components import aws_policies
-from components.secret_reminders import SecretReminders, reminder_role
-from components.secret_rotation import RotatedSecret, last_rotation_command, log_group_name, rotation_role
-from components.secret_values import ValueGate
+from components.aws import policies as aws_policies
+from components.aws.secret_reminders import SecretReminders, reminder_role
+from components.aws.secret_rotation import RotatedSecret, last_rotation_command, log_group_name, rotation_role
+from components.aws.secret_values import ValueGate
 from settings.aws import days_overdue
 from settings.stack import StackSettings
 

@@ -4,7 +4,7 @@ current External Secrets Operator releases and is never emitted)."""
 
 from __future__ import annotations
 
-from components import aws_policies
+from components.aws import policies as aws_policies
 from settings.inventory import PREVIOUS_SUFFIX
 from settings.stack import StackSettings
 

@@ -14,8 +14,8 @@ from pulumi_aws.iam import Role, RolePolicy
 from pulumi_aws.scheduler import Schedule
 from pulumi_aws.sns import Topic, TopicSubscription
 
-from components import aws_policies
-from components.secret_rotation import last_rotation_command
+from components.aws import policies as aws_policies
+from components.aws.secret_rotation import last_rotation_command
 from settings.aws import aws_name
 from settings.stack import StackSettings
 

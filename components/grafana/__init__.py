@@ -1,0 +1,1 @@
+"""The Grafana side: the dashboard, the alert rules and the PromQL they share."""

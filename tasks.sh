@@ -159,7 +159,8 @@ case "${1:-}" in
     command=$1; shift
     stack=dev; [ "$command" = compare ] && stack=prod
     if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then stack=$1; shift; fi
-    exec "$VENV/bin/python" -m "offline.$command" --stack "$stack" "$@"
+    module=offline.render; [ "$command" = compare ] && module=adoption.compare
+    exec "$VENV/bin/python" -m "$module" --stack "$stack" "$@"
     ;;
   test)
     program_env
@@ -190,7 +191,7 @@ case "${1:-}" in
     program_env
     stack=dev
     if [ $# -gt 1 ] && [ "${2#-}" = "$2" ]; then stack=$2; set -- "$1" "${@:3}"; fi
-    exec "$VENV/bin/python" -m offline.rehearse --stack "$stack" "${@:2}"
+    exec "$VENV/bin/python" -m rehearsal.rehearse --stack "$stack" "${@:2}"
     ;;
   capacity)
     program_env
@@ -198,16 +199,16 @@ case "${1:-}" in
     ;;
   diff)
     program_env
-    exec "$VENV/bin/python" -m offline.diff "${@:2}"
+    exec "$VENV/bin/python" -m review.diff "${@:2}"
     ;;
   bench)
     program_env
     ensure_venv "$CHECKOV_VENV" "about 60 s" requirements-checkov.txt
-    exec "$VENV/bin/python" -m offline.bench "${@:2}"
+    exec "$VENV/bin/python" -m tools.bench "${@:2}"
     ;;
   docs)
     program_env
-    exec "$VENV/bin/python" -m offline.rotation_policy "${@:2}"
+    exec "$VENV/bin/python" -m tools.rotation_policy "${@:2}"
     ;;
   fmt)
     program_env

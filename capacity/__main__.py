@@ -37,8 +37,8 @@ FACTOR = 5.0  # the default peak over the baseline, of `simulate` and of `pr`'s 
 
 def load_settings(stack: str, root: Path | None = None):
     """The stack file through the settings layer, without Pulumi (as the render's tests read it)."""
-    from offline.stackfile import project_values, read_stack_file
     from settings.report import validate
+    from settings.stackfile import project_values, read_stack_file
 
     path = (root or ROOT) / f"Pulumi.{stack}.yaml"
     if not path.is_file():
@@ -281,7 +281,7 @@ def _sizing(settings) -> tuple:
 
 def _pull_request(args) -> int:
     """A 5x step for each stack whose autoscaling, resources or load model differ from the base."""
-    from offline import diff
+    from review import diff
 
     out = args.out or ROOT / "build" / "capacity" / "pr"
     out.mkdir(parents=True, exist_ok=True)

@@ -26,8 +26,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
-from offline import stackfile
-from offline.stackfile import read_stack_file
+from settings import stackfile
+from settings.stackfile import read_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
@@ -209,7 +209,7 @@ class StackRun:
         crds: dict[str, dict] | None = None,
     ):
         """``mocks`` answer registrations and invokes (default: preview semantics, nothing known
-        after apply); ``preview=False`` runs the program as `pulumi up` does (offline/emulator.py);
+        after apply); ``preview=False`` runs the program as `pulumi up` does (rehearsal/emulator.py);
         ``crds``: what the cluster serves (default: offline/crds.yaml, the required operators)."""
         if config is None:
             config, secret_keys = stack_config(stack)

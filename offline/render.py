@@ -6,7 +6,7 @@
 Writes ``kubernetes/*.yaml`` (kubectl-ready, Helm install order), ``resources/*.json`` (every
 other resource: providers, cloud resources), ``grafana/dashboard.json`` (importable as it is),
 ``grafana/rule-group.json``, ``prometheus/rules.yaml`` (the same alerts for promtool),
-``outputs.json``, ``summary.txt`` and ``plan.json`` (every resource, for ``offline.diff``), and
+``outputs.json``, ``summary.txt`` and ``plan.json`` (every resource, for ``review.diff``), and
 prints the summary. Same commit and stack,
 byte-identical files. A config error prints only the validation messages and exits 2.
 """
@@ -85,7 +85,7 @@ def write(result: RunResult, out: Path) -> list[Path]:
 
 
 def plan(result: RunResult) -> str:
-    """Every resource the stack declares, machine-readable: what `offline.diff` compares."""
+    """Every resource the stack declares, machine-readable: what `review.diff` compares."""
     resources = [
         # A provider reference is `<urn>::<id>`; the id is the mock's, so only the URN is kept.
         {**_describe(resource), "provider": _short(resource.provider.rsplit("::", 1)[0])}

@@ -2,9 +2,8 @@
 
 Each rule names the leaf keys it needs; each leaf is validated alone (its default when unset),
 so a typo or a bad value elsewhere never hides a rule's finding: one run reports everything.
-``@stack`` stands for the stack's name. The rules themselves live in ``settings.rules``
-(between keys), ``settings.production`` (guardrails of production stacks) and
-``settings.cluster`` (the target cluster and its Kubernetes version).
+``@stack`` stands for the stack's name. The rules themselves live in the ``settings.rules``
+package, one module per topic, which lists them.
 """
 
 from __future__ import annotations
@@ -30,15 +29,33 @@ class Problem(NamedTuple):
     allowed: str
 
 
-RULES: list[tuple[tuple[str, ...], Callable[..., list[Problem]]]] = []
+Rule = tuple[tuple[str, ...], Callable[..., list[Problem]]]
 
 
 def rule(*paths: str):
-    def register(check: Callable[..., list[Problem]]) -> Callable[..., list[Problem]]:
-        RULES.append((paths, check))
+    """Mark a check as a rule over the settings at ``paths`` (``settings.rules`` lists them)."""
+
+    def mark(check: Callable[..., list[Problem]]) -> Callable[..., list[Problem]]:
+        check.rule_paths = paths  # type: ignore[attr-defined]
         return check
 
-    return register
+    return mark
+
+
+def rules_in(*modules: Any) -> list[Rule]:
+    """Every rule the modules define, module by module in the order given, each in its own order:
+    its functions marked ``@rule``, and the rules in its module-level lists (rules it makes in a
+    loop, one per key)."""
+    found: list[Rule] = []
+    for module in modules:
+        for value in vars(module).values():
+            made = value if isinstance(value, list) else [value]
+            found += [
+                (check.rule_paths, check)
+                for check in made
+                if hasattr(check, "rule_paths") and getattr(check, "__module__", None) == module.__name__
+            ]
+    return found
 
 
 def at(path: str) -> tuple[str, ...]:
@@ -49,11 +66,13 @@ class _InvalidPieceError(Exception):
     """The piece is missing or invalid: its field error is reported already."""
 
 
-def cross_field_problems(values: dict, stack: str, settings: StackSettings | None = None) -> list[Problem]:
+def cross_field_problems(
+    rules: list[Rule], values: dict, stack: str, settings: StackSettings | None = None
+) -> list[Problem]:
     """Every rule's problems. With ``settings`` (the whole config validated) the pieces are read
     from it; without, each is validated on its own from ``values``."""
     found = []
-    for paths, check in RULES:
+    for paths, check in rules:
         try:
             pieces = [
                 stack if path == STACK else _attribute(settings, at(path)) if settings else _piece(values, at(path))

@@ -1,5 +1,5 @@
 """Settings of the backend's observability: the PodMonitor, the Grafana provider, folder,
-dashboard, contact point and the three alerts (rules between keys in ``settings.alerting``)."""
+dashboard, contact point and the three alerts (rules between keys in ``settings.rules.observability``)."""
 
 from __future__ import annotations
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from settings import alerting, cluster, inventory, production, rules  # noqa: F401 (each module registers its rules)
 from settings.base import field_by_alias, model_in
 from settings.engine import MISSING, cross_field_problems
+from settings.rules import RULES
 from settings.stack import StackSettings
 
 SECRET_KEYS = ("kubeconfig", "grafanaAuth", "grafanaSlackUrl", "grafanaPagerdutyKey")
@@ -68,7 +68,7 @@ def validate(
         lines += format_errors(error, namespace, secret_keys)
     lines += [
         _line(namespace, problem.path, problem.value, problem.allowed, problem.path[0] in secret_keys)
-        for problem in cross_field_problems(values, stack, settings)
+        for problem in cross_field_problems(RULES, values, stack, settings)
     ]
     return (None, lines) if lines else (settings, [])
 

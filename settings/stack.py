@@ -1,7 +1,7 @@
 """The whole stack's settings: one model per top-level config key of the project namespace.
 
 Rules spanning sections (a budget against the replica count, production against the image)
-are in ``settings.rules``.
+are in ``settings.rules.workload``.
 """
 
 from __future__ import annotations

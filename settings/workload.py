@@ -77,7 +77,7 @@ class Probes(Model):
 class Metrics(Model):
     path: Annotated[str, matching(_PATH, "an absolute HTTP path such as /api/metrics")] = "/api/metrics"
     scrape: bool = True
-    # Where Prometheus runs: with scrape on, the NetworkPolicy must admit it (settings.cluster).
+    # Where Prometheus runs: with scrape on, the NetworkPolicy must admit it (settings.rules.cluster).
     prometheus_namespace: DnsLabel = "monitoring"
     pod_monitor: PodMonitor = PodMonitor()
 

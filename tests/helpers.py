@@ -12,7 +12,7 @@ import pulumi
 import pytest
 
 from offline.harness import PROJECT, StackRun, stack_document, to_wire
-from offline.stackfile import project_values
+from settings.stackfile import project_values
 
 DELETE = object()  # a change that removes the key
 # The capacity proposal's autoscaling behavior, which is also the settings' documented default.

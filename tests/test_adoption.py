@@ -10,7 +10,8 @@ import pytest
 import yaml
 from helpers import problems, run_changed
 
-from offline import preflight, render
+from adoption import preflight
+from offline import render
 from offline.harness import ROOT, RunResult, run_stack
 from settings.stack import StackSettings
 
@@ -210,7 +211,7 @@ def test_the_runbook_names_every_kind_the_prod_render_lists(prod_render: Path) -
     # As a word: "Service" inside "ServiceAccount" does not count.
     assert sorted(kind for kind in kinds if not re.search(rf"\b{kind}\b", text)) == []
     # The pre-flight reads the render, so its list cannot go stale either.
-    assert "python -m offline.preflight" in text
+    assert "python -m adoption.preflight" in text
     assert "--cascade=orphan" in text
     assert "ownerReferences" in text
 

@@ -1,4 +1,4 @@
-"""Every stack's AWS side against an AWS API emulator (moto's mock_aws, offline/emulator.py): the
+"""Every stack's AWS side against an AWS API emulator (moto's mock_aws, rehearsal/emulator.py): the
 first `up` today, the owners' values, the `up` after them, and the updates a week, a month and 13
 months later, the clock moved to each. Whatever the emulator refuses fails the test with AWS's words.
 (A first `up` on a later day: tests/test_rehearse.py.)
@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from components.aws import policies as aws_policies
-from offline.emulator import ADOPTED_VALUE, Emulator, rehearse
+from rehearsal.emulator import ADOPTED_VALUE, Emulator, rehearse
 from settings.stack import StackSettings
 
 UPDATES = (7, 30, 395)  # days after the first `up`: a week, a month, 13 months
@@ -38,7 +38,7 @@ def _read_everything_as_the_reader(settings: StackSettings, emulator: Emulator) 
 def test_every_stack_deploys_and_updates_against_the_emulator(stack: str, settings: StackSettings) -> None:
     """terraform-provider-aws internal/service/scheduler/schedule.go re-sends start_date on every
     update; EventBridge Scheduler refuses one more than 5 minutes in the past (moto enforces it on
-    create, offline/emulator.py on update too). Nothing may be refused, whatever the day."""
+    create, rehearsal/emulator.py on update too). Nothing may be refused, whatever the day."""
     at = datetime.now(UTC)
     checks: dict = {}
 
@@ -98,7 +98,7 @@ def test_every_stack_deploys_and_updates_against_the_emulator(stack: str, settin
 def test_a_rotation_role_without_a_permission_is_refused_at_that_step(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without UpdateSecretVersionStage the rotation fails at finishSecret, as AWS would refuse it:
     the emulator evaluates the role's policy (moto.iam.access_control, with the `?` wildcard and the
-    secret's ARN as resource patched in offline/emulator.py)."""
+    secret's ARN as resource patched in rehearsal/emulator.py)."""
     original = aws_policies.rotation_policy
 
     def without_stage_moves(settings, secret, key_arn):
@@ -149,8 +149,8 @@ def test_a_secret_added_later_stops_the_update_until_it_has_a_value() -> None:
     the ExternalSecret changes until the new secret holds a value, and let it through after."""
     from helpers import changed
 
-    from offline.emulator import Phase, run_program
     from offline.harness import to_wire
+    from rehearsal.emulator import Phase, run_program
     from settings.report import validate
 
     new = {
@@ -161,7 +161,7 @@ def test_a_secret_added_later_stops_the_update_until_it_has_a_value() -> None:
         "lastRotated": datetime.now(UTC).date().isoformat(),
         "description": "Signs outgoing webhooks",
     }
-    from offline.stackfile import project_values
+    from settings.stackfile import project_values
 
     document = changed("dev", {})
     inventory = [*document["reconciliation-platform:secrets"]["inventory"], new]

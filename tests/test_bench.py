@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from offline import bench
+from tools import bench
 
 
 def test_floor_imports_exactly_the_sdk_modules_the_program_uses() -> None:

@@ -214,7 +214,7 @@ def test_pr_says_where_it_wrote_its_plots(
     """Every stack's maxReplicas one lower at the base (one higher where it cannot shrink): a
     before-and-after section per stack, the plots' folder on stderr (stdout is the pull request's
     comment)."""
-    from offline import diff
+    from review import diff
 
     base = tmp_path / "base"
     base.mkdir()

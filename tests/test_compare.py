@@ -9,7 +9,7 @@ import pytest
 import yaml
 from helpers import changed
 
-from offline import compare
+from adoption import compare
 
 LIVE = Path(__file__).parent / "fixtures" / "live" / "running-platform"
 
@@ -239,7 +239,7 @@ def test_replicas_handed_over_to_another_manager_stay(tmp_path: Path, capsys) ->
 
 
 def test_the_rollback_copy_drops_bookkeeping_and_keeps_the_object(tmp_path: Path, capsys) -> None:
-    from offline import live
+    from adoption import live
 
     assert live.main([str(LIVE), str(tmp_path)]) == 0
     files = sorted(p.name for p in tmp_path.iterdir())

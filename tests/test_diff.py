@@ -17,13 +17,23 @@ import yaml
 from helpers import changed, reserved, validated
 
 from components.kubernetes.pod import CONTAINER
-from offline import diff
 from offline.harness import ROOT
-from offline.replacements import forces_replacement
+from review import diff
+from review.replacements import forces_replacement
 from settings.quantity import parse_quantity
 
 # What a copy of the repository needs to render: the program, its settings and tooling.
-COPIED = ("__main__.py", "Pulumi.yaml", "capacity", "components", "settings", "offline", "rotation", "schemas")
+COPIED = (
+    "__main__.py",
+    "Pulumi.yaml",
+    "capacity",
+    "components",
+    "settings",
+    "offline",
+    "review",
+    "rotation",
+    "schemas",
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +61,7 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def _diff(repo: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "offline.diff", *args]
+    command = [sys.executable, "-m", "review.diff", *args]
     return subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
 
 

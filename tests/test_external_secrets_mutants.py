@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from components.kubernetes import external_secrets
 from offline.harness import RunResult
-from settings.inventory import PREVIOUS_SUFFIX
+from settings.rules.secrets import PREVIOUS_SUFFIX
 
 
 def _env(result: RunResult) -> dict[str, dict]:

@@ -164,8 +164,8 @@ def test_another_organisation_with_basic_auth_is_accepted() -> None:
     from helpers import changed
 
     from offline.harness import PROJECT
-    from offline.stackfile import project_values
     from settings.report import validate
+    from settings.stackfile import project_values
 
     values, secret_keys = project_values(changed("dev", {"grafana.orgId": 2}), PROJECT)
     values["grafanaAuth"] = "deployer:hunter2"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline import rehearse
+from rehearsal import rehearse
 
 
 def test_a_new_stack_rehearses_to_the_end_naming_what_its_owners_must_do(capsys: pytest.CaptureFixture[str]) -> None:
@@ -26,7 +26,7 @@ def test_a_refusal_names_the_resource_and_awss_message(
 ) -> None:
     """The defect the emulator must see: a StartDate of `lastRotated + rotationDays - lead` for an
     overdue secret, refused by EventBridge Scheduler (moto/scheduler/models.py,
-    Schedule._validate_start_date; on update too, offline/emulator.py). The program never sends it."""
+    Schedule._validate_start_date; on update too, rehearsal/emulator.py). The program never sends it."""
     from components.aws import secret_reminders
 
     monkeypatch.setattr(secret_reminders, "reminder_start", lambda day, now: f"{day.isoformat()}T00:00:00Z")

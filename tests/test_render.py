@@ -413,7 +413,7 @@ def _schedule_rows(stack: str) -> list[tuple[str, Any]]:
 
 
 def test_the_committed_rotation_policy_is_generated_from_the_stack_files(capsys) -> None:
-    from offline import rotation_policy
+    from tools import rotation_policy
 
     assert rotation_policy.main(["--check"]) == 0, "run ./tasks.sh docs"
     text = rotation_policy.OUT.read_text()
@@ -428,7 +428,7 @@ def test_the_committed_rotation_policy_is_generated_from_the_stack_files(capsys)
 
 
 def test_a_stale_rotation_policy_fails_the_check(tmp_path, monkeypatch, capsys) -> None:
-    from offline import rotation_policy
+    from tools import rotation_policy
 
     stale = tmp_path / "POLICY.md"
     current = rotation_policy.render()

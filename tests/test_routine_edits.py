@@ -14,9 +14,9 @@ from decimal import Decimal
 import pytest
 from helpers import changed, validated
 
-from offline import rotation_policy
 from offline.harness import PROJECT, RunResult, StackRun, stack_names, to_wire
 from settings.quantity import parse_quantity
+from tools import rotation_policy
 
 NEW_SECRET = "GUARD_API_KEY"
 NEW_EMAIL = "guard-rotation@example.com"

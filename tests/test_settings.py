@@ -8,11 +8,11 @@ import pytest
 from helpers import changed, validated
 
 from offline.harness import PROJECT, stack_document, stack_names
-from offline.stackfile import project_values
 from settings.quantity import parse_quantity
 from settings.report import allowed_keys
 from settings.scaling import Autoscaling
 from settings.stack import StackSettings
+from settings.stackfile import project_values
 
 
 @pytest.mark.parametrize(
@@ -258,7 +258,8 @@ def test_pod_security_follows_the_cluster_version_unless_pinned() -> None:
 
 def test_rules_read_the_same_values_with_or_without_the_validated_model() -> None:
     # The engine reads pieces from the validated settings when there are any: both ways agree.
-    from settings.engine import RULES, _attribute, _piece, at
+    from settings.engine import _attribute, _piece, at
+    from settings.rules import RULES
 
     values, _ = project_values(changed("prod", {}), PROJECT)
     settings, _ = validated("prod")
@@ -274,3 +275,25 @@ def test_a_whole_number_is_written_as_the_cli_hands_it_over() -> None:
     settings, problems = validated("dev", {"backend.resources.limits.memory": 5.36870912e8})
     assert problems == []
     assert settings.backend.resources.limits.memory == "536870912"
+
+
+def test_every_module_of_the_rules_package_is_listed_and_every_rule_registered() -> None:
+    """Rules are registered by ``settings.rules.MODULES``, explicitly: a module missing from that
+    list, or a rule whose module is not in it, would never run, so it fails here."""
+    import importlib
+    import pkgutil
+
+    import settings.rules as package
+    from settings.rules import MODULES, RULES
+
+    found = {info.name for info in pkgutil.iter_modules(package.__path__)}
+    assert {module.__name__.rsplit(".", 1)[1] for module in MODULES} == found
+    # Every function of the package that carries the mark: the module's own and those it made.
+    marked = set()
+    for name in sorted(found):
+        for value in vars(importlib.import_module(f"settings.rules.{name}")).values():
+            marked |= {
+                check for check in (value if isinstance(value, list) else [value]) if hasattr(check, "rule_paths")
+            }
+    assert {check for _, check in RULES} == marked
+    assert len(RULES) == len(marked) > 30

@@ -7,7 +7,7 @@ from pulumi_aws.provider import Provider
 
 from settings.stack import StackSettings
 
-# Tags the program puts on every AWS resource (settings.inventory refuses them in aws.tags).
+# Tags the program puts on every AWS resource (settings.rules.secrets refuses them in aws.tags).
 MANAGED_BY = "pulumi"
 
 

@@ -5,7 +5,7 @@ current External Secrets Operator releases and is never emitted)."""
 from __future__ import annotations
 
 from components.aws import policies as aws_policies
-from settings.inventory import PREVIOUS_SUFFIX
+from settings.rules.secrets import PREVIOUS_SUFFIX
 from settings.stack import StackSettings
 
 API_VERSION = "external-secrets.io/v1"

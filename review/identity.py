@@ -2,7 +2,7 @@
 matches them with Kubernetes' strategic merge keys and as each resource names its own parts, so
 an item added at the top is one addition, not a chain of renames.
 
-Shared by the plan diff (``offline.diff``) and the live comparison (``offline.compare``).
+Shared by the plan diff (``review.diff``) and the live comparison (``adoption.compare``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     ./tasks.sh rehearse [stack] [--at 2027-01-15] [--format markdown]
 
-Runs the program (offline/emulator.py) as the first `up` of the stack into an empty account at the
+Runs the program (rehearsal/emulator.py) as the first `up` of the stack into an empty account at the
 given day (default: now): every AWS resource through the API calls the provider makes, the owners'
 `put-secret-value` where the first `up` stops on empty secrets, the `up` after it, and the updates a
 week later. Prints, per `up`, what was created or updated, what the emulator refused (the resource
@@ -18,7 +18,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from offline.emulator import Phase, rehearse
+from rehearsal.emulator import Phase, rehearse
 
 
 def report(stack: str, phases: list[Phase]) -> str:

@@ -1,6 +1,6 @@
 """Which of the Kubernetes objects a render declares already exist: the adoption pre-flight.
 
-    python -m offline.preflight [--stack prod] [--render DIR] [--context CTX] [--export DIR | --print]
+    python -m adoption.preflight [--stack prod] [--render DIR] [--context CTX] [--export DIR | --print]
 
 Reads every Kubernetes object of a render (``plan.json`` of ``build/render/<stack>``, written by
 ``offline.render``: kind, API version, namespace, name, and the import ID of an adopted one), asks
@@ -18,7 +18,7 @@ and prints, per object, what the first ``pulumi up`` does with it and what to do
 - ``ERROR``: kubectl could not answer (no such resource type: the operator's CRDs are missing).
 
 Exit code 1 when any object is ``EXISTS``, ``MISSING`` or ``ERROR``. ``--export DIR`` also writes
-each live object there with its managed fields (``offline.compare``'s input, and the rollback's
+each live object there with its managed fields (``adoption.compare``'s input, and the rollback's
 backup). ``--print`` prints the kubectl commands instead of running them (nothing contacted). The
 list comes from the render, never from this file, so a new object of the program is checked without
 a change here.
@@ -91,7 +91,7 @@ def objects(render_dir: Path) -> list[RenderedObject]:
 
 def command(item: RenderedObject, context: str | None, export: bool = False) -> list[str]:
     """`kubectl get` for one object: its name if it exists, nothing if not; with ``export``, the
-    whole object with its managed fields (what offline.compare needs, hidden by default)."""
+    whole object with its managed fields (what adoption.compare needs, hidden by default)."""
     args = ["kubectl", *(["--context", context] if context else [])]
     args += ["-n", item.namespace] if item.namespace else []
     output = ["-o", "yaml", "--show-managed-fields"] if export else ["-o", "name"]
@@ -141,12 +141,12 @@ def check(
 
 
 def main(argv: list[str] | None = None, run: Runner = subprocess.run) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.preflight", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m adoption.preflight", description=__doc__.split("\n")[0])
     parser.add_argument("--stack", default="prod", help="the stack whose render is read (default: prod)")
     parser.add_argument("--render", type=Path, help="the render folder (default: build/render/<stack>)")
     parser.add_argument("--context", help="kubectl context (default: kubectl's current one)")
     parser.add_argument("--print", action="store_true", help="print the kubectl commands, run nothing")
-    parser.add_argument("--export", type=Path, help="also write each live object there (for offline.compare)")
+    parser.add_argument("--export", type=Path, help="also write each live object there (for adoption.compare)")
     args = parser.parse_args(argv)
     folder = args.render or ROOT / "build" / "render" / args.stack
     if not (folder / render.PLAN).is_file():

@@ -157,8 +157,9 @@ def production_scales_up(production: bool, policy: str, floor: int, ceiling: int
     return found
 
 
-def _register_provider_locks() -> None:
+def _provider_locks() -> list:
     # One rule per switch: a typo in a sibling switch must not hide a refused one.
+    made = []
     for key, (value, why) in PROVIDER_LOCKS.items():
 
         @rule("production", f"kubernetes.provider.{key}")
@@ -168,8 +169,11 @@ def _register_provider_locks() -> None:
             allowed = f"production stacks need {str(_value).lower()}: {_why}"
             return [Problem(_at(f"kubernetes.provider.{_key}"), written, allowed)]
 
+        made.append(provider_switch_is_safe)
+    return made
 
-_register_provider_locks()
+
+PROVIDER_SWITCH_RULES = _provider_locks()
 
 
 @rule("production", "kubernetes.clusterIdentifier")

@@ -1,14 +1,14 @@
 """What a change does to each stack, without credentials: an offline plan diff for reviewers.
 
-    python -m offline.diff [STACK ...] [--base REV] [--head REV] [--format text|markdown] [--exit-code]
-    python -m offline.diff --stacks dev prod
+    python -m review.diff [STACK ...] [--base REV] [--head REV] [--format text|markdown] [--exit-code]
+    python -m review.diff --stacks dev prod
 
 Renders each stack at two revisions (default: the merge base with ``main`` against the working
 tree; a revision in a temporary git worktree, never the user's) with the same render CLI, then
 compares their ``plan.json`` per resource like a preview: ``+`` added, ``-`` removed, ``~`` changed,
 ``+-`` replaced (a change the provider cannot make in place), each change with its field paths and
 old -> new values (secrets stay ``<secret>``). List items are matched by identity as `kubectl diff`
-matches them (offline/identity.py: env by name, an ExternalSecret's data by secretKey, panels by
+matches them (review/identity.py: env by name, an ExternalSecret's data by secretKey, panels by
 title, ...): an item added or removed is one ``+``/``-`` line with its key, a moved one shows only
 where the API reads the order (env). No line is wider than 200 characters; a long string keeps the
 part that changed. ``--stacks A B`` compares two stacks of the working tree instead, without their
@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offline import identity
-from offline.replacements import forces_replacement
+from review import identity
+from review.replacements import forces_replacement
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN = "plan.json"
@@ -178,7 +178,7 @@ def _step(path: str, key: str) -> str:
 
 def _walk(old: Any, new: Any, path: str, out: list[Change]) -> None:
     """The changes from ``old`` to ``new`` at ``path``: objects key by key, lists item by item by
-    identity (offline/identity.py), else by position; an item on one side only is one change."""
+    identity (review/identity.py), else by position; an item on one side only is one change."""
     if isinstance(old, dict) and isinstance(new, dict) and (old or new):
         for key in sorted(set(old) | set(new), key=str):
             _walk(old.get(key, UNSET), new.get(key, UNSET), _step(path, str(key)), out)
@@ -373,7 +373,7 @@ def stacks_in(tree: Path) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.diff", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m review.diff", description=__doc__.split("\n")[0])
     parser.add_argument("stack", nargs="*", help="stacks to compare (default: every stack on either side)")
     parser.add_argument("--base", help="git revision to compare from (default: the merge base with main)")
     parser.add_argument("--head", help="git revision to compare to (default: the working tree)")

@@ -1,6 +1,6 @@
 """Write ``docs/security/SECRETS_ROTATION_POLICY.md`` from every stack's secrets inventory.
 
-    python -m offline.rotation_policy [--check]
+    python -m tools.rotation_policy [--check]
 
 The schedule, the process and a runbook per manual secret, all from the settings, so the document
 cannot drift from what is deployed: ``--check`` (and a test) fails when the committed file is stale.
@@ -13,8 +13,8 @@ import sys
 from datetime import timedelta
 
 from offline.harness import PROJECT, ROOT, stack_document, stack_names
-from offline.stackfile import project_values
 from settings.report import validate
+from settings.stackfile import project_values
 
 OUT = ROOT / "docs" / "security" / "SECRETS_ROTATION_POLICY.md"
 
@@ -121,7 +121,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.rotation_policy", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.rotation_policy", description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="fail if the committed document is stale")
     args = parser.parse_args(argv)
     text = render()

@@ -1,6 +1,6 @@
 """Benchmark: render time and memory per stack against the floor of importing the SDK alone.
 
-    python -m offline.bench [--runs 5] [--no-suite] [--instructions]
+    python -m tools.bench [--runs 5] [--no-suite] [--instructions]
 
 Each figure is a fresh process, as `pulumi up` and CI start one: wall time (median and best of
 ``--runs``) and peak resident memory. The floor imports exactly the SDK modules and classes the
@@ -222,7 +222,7 @@ def slowest_tests(output: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (default 5)")
     parser.add_argument("--no-suite", action="store_true", help="skip timing the test suite")
     parser.add_argument(

@@ -12,7 +12,9 @@ INSTANCE_LABEL_LIMIT = 63
 RELEASE_LABELS = ("app.kubernetes.io/version",)
 
 
-def _register_pairs() -> None:
+def _pairs() -> list:
+    """One rule per resource amount and per probe."""
+    made = []
     for amount in ("cpu", "memory", "ephemeralStorage"):
         request, limit = f"backend.resources.requests.{amount}", f"backend.resources.limits.{amount}"
 
@@ -22,6 +24,7 @@ def _register_pairs() -> None:
                 return []
             return [Problem(_at(_path), req, f"must not exceed limits.{_amount} ({lim})")]
 
+        made.append(request_within_limit)
     for probe in ("startup", "readiness", "liveness"):
         timeout, period = f"backend.probes.{probe}.timeoutSeconds", f"backend.probes.{probe}.periodSeconds"
 
@@ -31,8 +34,11 @@ def _register_pairs() -> None:
                 return []
             return [Problem(_at(_path), seconds, f"must be less than periodSeconds ({every}) so probes never overlap")]
 
+        made.append(timeout_below_period)
+    return made
 
-_register_pairs()
+
+PAIR_RULES = _pairs()
 
 
 @rule("backend.image.tag", "backend.image.digest")

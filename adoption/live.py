@@ -1,7 +1,7 @@
 """Live objects as `kubectl get -o yaml --show-managed-fields` exports them, and what of them the
 API server owns, defaults, or a `kubectl apply` set.
 
-Used by ``offline.compare``: the render is compared with these, field by field.
+Used by ``adoption.compare``: the render is compared with these, field by field.
 """
 
 from __future__ import annotations
@@ -153,13 +153,13 @@ def restorable(item: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m offline.live EXPORT_DIR OUT_DIR``: write each exported object, restorable,
+    """``python -m adoption.live EXPORT_DIR OUT_DIR``: write each exported object, restorable,
     to ``OUT_DIR/<kind>-<name>.yaml`` (the adoption runbook's rollback)."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or not Path(args[0]).is_dir():
-        print("usage: python -m offline.live EXPORT_DIR OUT_DIR (EXPORT_DIR: a folder of exports)", file=sys.stderr)
+        print("usage: python -m adoption.live EXPORT_DIR OUT_DIR (EXPORT_DIR: a folder of exports)", file=sys.stderr)
         return 2
     try:
         objects = load(Path(args[0]))

@@ -1,11 +1,11 @@
 """Compare a stack's render with the live objects it would adopt, field by field.
 
-    python -m offline.compare --stack prod --live DIR [--stack-file FILE]
+    python -m adoption.compare --stack prod --live DIR [--stack-file FILE]
 
 ``DIR`` holds what ``kubectl get ... -o yaml --show-managed-fields`` printed (one object, several
 documents, or a ``kind: List``). Each rendered object is matched to the live one of the same kind,
 namespace and name; fields the API server sets, or defaults and still holds at the default, are
-ignored (``offline.live``). For each object the report says whether the first ``pulumi up`` would
+ignored (``adoption.live``). For each object the report says whether the first ``pulumi up`` would
 import, create or replace it, and lists every field it changes (``~ path: live -> program``), every
 live field a kubectl apply owns that the program does not set (``-``: pulumi-kubernetes takes
 kubectl's fields over before its first server-side apply, so they are removed), and every other
@@ -27,8 +27,10 @@ from typing import Any
 
 import pulumi
 
-from offline import documents, identity, live
+from adoption import live
+from offline import documents
 from offline.harness import ROOT, read_stack_file, run_stack, to_wire
+from review import identity
 from settings.quantity import parse_quantity
 
 # Changes Kubernetes refuses in place, by kind: the object would be deleted and created again.
@@ -70,7 +72,7 @@ def _same(path: str, desired: Any, have: Any) -> bool:
 
 
 def _item_key(desired: list, have: list) -> str | None:
-    """The identity key of both lists' items (offline/identity.py); an empty side is none."""
+    """The identity key of both lists' items (review/identity.py); an empty side is none."""
     return identity.item_key(desired, have) if desired and have else None
 
 
@@ -203,7 +205,7 @@ def format_reports(stack: str, folder: Path, reports: list[Report]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.compare", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m adoption.compare", description=__doc__.split("\n")[0])
     parser.add_argument("--stack", default="prod", help="stack name (default: prod)")
     parser.add_argument("--live", type=Path, required=True, help="folder of `kubectl get -o yaml` exports")
     parser.add_argument("--stack-file", type=Path, help="settings file to use instead of Pulumi.<stack>.yaml")

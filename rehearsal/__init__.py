@@ -1,0 +1,1 @@
+"""The stack's `pulumi up`s rehearsed against an AWS API emulator."""

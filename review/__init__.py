@@ -1,0 +1,1 @@
+"""What a change does to each stack, for reviewers: the offline plan diff."""

@@ -1,0 +1,1 @@
+"""The maintainers' tools: the benchmark and the generated rotation policy."""

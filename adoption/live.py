@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -155,8 +156,6 @@ def restorable(item: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """``python -m adoption.live EXPORT_DIR OUT_DIR``: write each exported object, restorable,
     to ``OUT_DIR/<kind>-<name>.yaml`` (the adoption runbook's rollback)."""
-    import sys
-
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or not Path(args[0]).is_dir():
         print("usage: python -m adoption.live EXPORT_DIR OUT_DIR (EXPORT_DIR: a folder of exports)", file=sys.stderr)

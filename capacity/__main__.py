@@ -27,27 +27,18 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
 
-from capacity import profiles
+from capacity import profiles, rightsize
+from capacity.recorded import load_series, recorded_usage
 from capacity.simulate import Row, Summary, simulate, summarize
+from review import diff
+from settings.stackfile import PROJECT, ROOT, load_stack
 
-ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "reconciliation-platform"
 FACTOR = 5.0  # the default peak over the baseline, of `simulate` and of `pr`'s step
 
 
 def load_settings(stack: str, root: Path | None = None):
-    """The stack file through the settings layer, without Pulumi (as the render's tests read it)."""
-    from settings.report import validate
-    from settings.stackfile import project_values, read_stack_file
-
-    path = (root or ROOT) / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        raise ValueError(f"no stack file {path.name}")
-    values, secret_keys = project_values(read_stack_file(path), PROJECT)
-    settings, problems = validate(values, secret_keys, PROJECT, stack)
-    if problems:
-        raise ValueError(f"{path.name} is invalid:\n" + "\n".join(problems))
-    return settings
+    """The stack's validated settings, without Pulumi (settings.stackfile.load_stack)."""
+    return load_stack(stack, root or ROOT)  # this module's ROOT: the tests point it at a copy
 
 
 def write_csv(rows: list[Row], path: Path) -> None:
@@ -127,9 +118,10 @@ def _load_limits(low: float, high: float, line_heights: list[float]) -> tuple[fl
 
 def figure(settings, stack: str, scenario: str, rows: list[Row], *, defaults: list[Row], start: float | None = None):
     """The plot as a matplotlib Figure; `start` (Unix seconds) puts clock time (UTC) on the x-axis."""
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    # matplotlib costs a second to import: only the commands that draw load it (not --no-plot).
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: PLC0415
+    from matplotlib.figure import Figure  # noqa: PLC0415
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
 
     scaling = settings.backend.autoscaling
     if start is not None:
@@ -212,7 +204,6 @@ def _outputs(
 
 
 def _recorded(args) -> tuple:
-    from capacity.recorded import recorded_usage
 
     settings = load_settings(args.stack)
     end = args.to if args.to is not None else time.time()
@@ -281,7 +272,6 @@ def _sizing(settings) -> tuple:
 
 def _pull_request(args) -> int:
     """A 5x step for each stack whose autoscaling, resources or load model differ from the base."""
-    from review import diff
 
     out = args.out or ROOT / "build" / "capacity" / "pr"
     out.mkdir(parents=True, exist_ok=True)
@@ -318,7 +308,6 @@ def _pull_request(args) -> int:
 
 
 def _replay(args) -> int:
-    from capacity.recorded import load_series
 
     try:
         settings, usage = _recorded(args)
@@ -338,7 +327,6 @@ def _replay(args) -> int:
 
 
 def _rightsize(args) -> int:
-    from capacity import rightsize
 
     try:
         settings, usage = _recorded(args)

@@ -36,7 +36,7 @@ def spike(base: float, factor: float, at: int = 300, lasting: int = 60) -> Profi
 
 
 def diurnal(base: float, factor: float) -> Profile:
-    """Night at `base`, the afternoon peak at `factor` x `base`, repeating every day."""
+    """Midnight at `base`, the peak at `factor` x `base` at noon (a cosine), repeating every day."""
     return lambda t: base * (1 + (factor - 1) * (1 - math.cos(2 * math.pi * (t % DAY) / DAY)) / 2)
 
 

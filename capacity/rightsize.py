@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from ruamel.yaml import YAML
+
 from capacity.recorded import Usage, percentile
 from settings.quantity import parse_quantity
 from settings.stack import StackSettings
@@ -88,8 +90,6 @@ def write(stack_file: Path, recommendations: list[Recommendation], project: str,
     width and re-space the whole file (about 120 lines for two values), so the values are replaced
     where ruamel's parser found them (`.lc`), and the result is parsed again to check that nothing
     but those two values changed."""
-    from ruamel.yaml import YAML
-
     yaml = YAML()
     original = stack_file.read_text()
     document = yaml.load(original)

@@ -27,10 +27,7 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
 from settings import stackfile
-from settings.stackfile import read_stack_file
-
-ROOT = Path(__file__).resolve().parent.parent
-PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
+from settings.stackfile import PROJECT, ROOT, read_stack_file
 
 
 class Unknown:
@@ -82,7 +79,7 @@ class RunResult:
 
 def stack_names() -> list[str]:
     """Every stack with a settings file: a new Pulumi.<stack>.yaml is picked up with no code."""
-    return sorted(path.name.split(".")[1] for path in ROOT.glob("Pulumi.*.yaml"))
+    return stackfile.stack_names()
 
 
 class _Mocks(pulumi_mocks.Mocks):

@@ -27,6 +27,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from review.replacements import forces_replacement
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN = "plan.json"
+CAPACITY = "stack::capacity"  # what the stack reserves and costs, compared like a resource
 # Per resource, what a preview would compare besides the inputs.
 OPTIONS = ("protect", "import", "provider")
 SYMBOLS = {"add": "+", "remove": "-", "change": "~", "replace": "+-"}
@@ -132,7 +134,7 @@ def _read_plan(plan_file: Path, stack: str, tree: Path) -> dict[str, dict]:
     plan = json.loads(plan_file.read_text(encoding="utf-8"))
     found: dict[str, dict] = {}
     if "capacity" in plan:  # what the stack reserves and costs, compared like a resource
-        found["stack::capacity"] = {"type": "stack", "name": "capacity", "inputs": plan["capacity"]}
+        found[CAPACITY] = {"type": "stack", "name": "capacity", "inputs": plan["capacity"]}
     for resource in plan["resources"]:
         key = resource_key(resource)
         if key in found:
@@ -207,20 +209,8 @@ def _walk_list(old: list, new: list, path: str, out: list[Change]) -> None:
     elif identity.is_set(field_name, old, new):
         before = {json.dumps(item): item for item in old}
         after = {json.dumps(item): item for item in new}
-    else:  # by position
-        for index in range(max(len(old), len(new))):
-            at = f"{path}[{index}]"
-            if index >= len(old) or index >= len(new):
-                out.append(
-                    Change(
-                        at,
-                        old[index] if index < len(old) else UNSET,
-                        new[index] if index < len(new) else UNSET,
-                        item=True,
-                    )
-                )
-            else:
-                _walk(old[index], new[index], at, out)
+    else:  # no identity: aligned as a text diff aligns lines, so an insertion is one `+`
+        _walk_aligned(old, new, path, out)
         return
     for name in [*after, *(name for name in before if name not in after)]:
         at = path + identity.label(name) if key is not None else path  # a plain value names itself
@@ -231,7 +221,29 @@ def _walk_list(old: list, new: list, path: str, out: list[Change]) -> None:
     common = [name for name in before if name in after]
     moved = [name for name in after if name in before]
     if field_name in identity.ORDERED and common != moved:
-        out.append(Change(f"{path} (order)", common, moved))
+        # Only the stretch that moved, with an ellipsis for the common order either side.
+        start = next(i for i, (a, b) in enumerate(zip(common, moved, strict=True)) if a != b)
+        end = next(i for i, (a, b) in enumerate(zip(common[::-1], moved[::-1], strict=True)) if a != b)
+        ends = (["..."] if start else [], ["..."] if end else [])
+        span = [[*ends[0], *side[start : len(side) - end], *ends[1]] for side in (common, moved)]
+        out.append(Change(f"{path} (order)", *span))
+
+
+def _walk_aligned(old: list, new: list, path: str, out: list[Change]) -> None:
+    """Items equal on both sides anchor the alignment (difflib's longest matching blocks); between
+    anchors, items pair by position and the rest are added or removed, named by their index on
+    the side they are on."""
+    matcher = SequenceMatcher(None, [_json(item) for item in old], [_json(item) for item in new], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        paired = min(i2 - i1, j2 - j1)
+        for offset in range(paired):
+            _walk(old[i1 + offset], new[j1 + offset], f"{path}[{j1 + offset}]", out)
+        for index in range(i1 + paired, i2):
+            out.append(Change(f"{path}[{index}]", old[index], UNSET, item=True))
+        for index in range(j1 + paired, j2):
+            out.append(Change(f"{path}[{index}]", UNSET, new[index], item=True))
 
 
 def compare(
@@ -259,8 +271,16 @@ def _changes(type_token: str, old: dict, new: dict, options: tuple[str, ...]) ->
     for change in changes:
         change.replaces = forces_replacement(type_token, change.path)
     # Another provider is another resource to Pulumi: the resource is replaced.
-    changes += [Change(f"[{o}]", old.get(o), new.get(o), o == "provider") for o in options if old.get(o) != new.get(o)]
+    changes += [
+        Change(f"[{o}]", _option(old.get(o)), _option(new.get(o)), o == "provider")
+        for o in options
+        if old.get(o) != new.get(o)
+    ]
     return changes
+
+
+def _option(value: Any) -> Any:
+    return UNSET if value is None else value  # no import, no provider: unset, as a field would read
 
 
 def _json(value: Any) -> str:
@@ -316,7 +336,7 @@ def _units(change: Change) -> str:
     old, new = change.old, change.new
     last = re.split(r"[.\[]", change.path)[-1]
     numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in (old, new))
-    if numbers and (last.endswith("Seconds") or ".relativeTimeRange." in change.path):
+    if numbers and (last.endswith("Seconds") or last == "seconds" or ".relativeTimeRange." in change.path):
         return f"  ({_duration(old)} -> {_duration(new)})"
     if isinstance(old, str) and isinstance(new, str):
         found = [_VECTOR.findall(v) for v in (old, new)]
@@ -357,15 +377,38 @@ def format_text(title: str, diffs: list[ResourceDiff]) -> str:
 def format_markdown(title: str, diffs: list[ResourceDiff]) -> str:
     if not diffs:
         return f"### {title}\n\nNo changes.\n"
-    # In a ```diff block a line that starts with + or - is coloured: the symbols go to column 0.
-    body = [line.removeprefix("  ") for line in format_text(title, diffs).splitlines()[1:-1]]
+    # In a ```diff block a line that starts with + or - is coloured: the symbols go to column 0,
+    # an item's too (its line keeps its indent after the sign).
+    body = [_signed(line.removeprefix("  ")) for line in format_text(title, diffs).splitlines()[1:-1]]
     return "\n".join([f"### {title}", "", f"**{summary_line(diffs)}**", "", "```diff", *body, "```", ""])
 
 
+def _signed(line: str) -> str:
+    text = line.lstrip()
+    indent = len(line) - len(text)
+    if indent > 1 and text.startswith(("+ ", "- ")):
+        return f"{text[0]}{' ' * (indent - 1)}  {text[2:]}"
+    return line
+
+
 def summary_line(diffs: list[ResourceDiff]) -> str:
-    counts = {kind: sum(1 for d in diffs if d.kind == kind) for kind in SYMBOLS}
+    """The resources' counts, as `pulumi preview` gives them; the capacity, not a resource, apart."""
+    resources = [d for d in diffs if d.key != CAPACITY]
+    counts = {kind: sum(1 for d in resources if d.kind == kind) for kind in SYMBOLS}
     words = {"add": "to create", "remove": "to delete", "change": "to update", "replace": "to replace"}
-    return ", ".join(f"{counts[kind]} {words[kind]}" for kind in SYMBOLS if counts[kind])
+    parts = [f"{counts[kind]} {words[kind]}" for kind in SYMBOLS if counts[kind]]
+    if len(resources) < len(diffs):
+        parts.append("the capacity changes")
+    return ", ".join(parts)
+
+
+def _known(asked: list[str], there: set[str], where: str) -> None:
+    """A stack named on the command line must have a stack file on some side: a typo is an error,
+    never an empty comparison."""
+    unknown = [stack for stack in asked if stack not in there]
+    if unknown:
+        names = ", ".join(repr(stack) for stack in unknown)
+        raise ValueError(f"no stack {names} in {where}; the stacks are: {', '.join(sorted(there)) or 'none'}")
 
 
 def stacks_in(tree: Path) -> set[str]:
@@ -373,7 +416,7 @@ def stacks_in(tree: Path) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m review.diff", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="./tasks.sh diff", description=__doc__.split("\n")[0])
     parser.add_argument("stack", nargs="*", help="stacks to compare (default: every stack on either side)")
     parser.add_argument("--base", help="git revision to compare from (default: the merge base with main)")
     parser.add_argument("--head", help="git revision to compare to (default: the working tree)")
@@ -385,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     sections, changed = [], False
     try:
         if args.stacks:
+            _known(list(args.stacks), stacks_in(ROOT), "the working tree")
             plans = render_plans(ROOT, list(args.stacks))
             # Each stack has its own providers by design: their resources, and which provider
             # each resource uses, are left out.
@@ -397,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             label = f"{git('rev-parse', '--short', base)} -> {args.head or 'working tree'}"
             with checkout(base) as before, checkout(args.head) as after:
                 stacks = args.stack or sorted(stacks_in(before) | stacks_in(after))
+                _known(stacks, stacks_in(before) | stacks_in(after), "either revision")
                 plans = render_trees([before, after], stacks)
                 for stack in stacks:
                     diffs = compare(plans[before][stack], plans[after][stack])

@@ -50,12 +50,16 @@ def item_key(*sides: list) -> str | None:
     return None
 
 
+# Lists of plain values that their API reads as sets: IAM's actions and resources (the policy
+# grammar's Action/Resource are unordered), Kubernetes' matchLabelKeys and a dashboard's tags.
+SETS = ("Action", "NotAction", "Resource", "NotResource", "matchLabelKeys", "tags")
+
+
 def is_set(field: str, *sides: list) -> bool:
-    """Whether the lists are sets of plain values (IAM actions and resources, label keys): no
-    item twice on either side, and not a field whose order the API reads."""
+    """Whether the lists are one of SETS, of plain values, no item twice on either side."""
     items = [item for side in sides for item in side]
     plain = all(isinstance(item, (str, int, float, bool)) for item in items)
-    return bool(items) and plain and field not in ORDERED and all(len(set(side)) == len(side) for side in sides)
+    return bool(items) and plain and field in SETS and all(len(set(side)) == len(side) for side in sides)
 
 
 def label(value: Any) -> str:

@@ -121,7 +121,7 @@ def _piece(values: dict, path: tuple[str, ...]) -> Any:
 @cache
 def _adapter(path: tuple[str, ...]) -> Any:
     # Imported here: only a stack with an invalid key needs leaf-by-leaf validation.
-    from pydantic import TypeAdapter
+    from pydantic import TypeAdapter  # noqa: PLC0415
 
     model: Any = StackSettings
     field = None

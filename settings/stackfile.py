@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 import yaml
 
+from settings.report import validate
+
 # What an offline run passes for a `secure:` value it cannot decrypt; always marked secret.
 SECRET_PLACEHOLDER = "offline-placeholder-secret\n(the offline render cannot decrypt secure values)"
 
@@ -154,3 +156,35 @@ def strip_secure(value: Any) -> tuple[Any, bool]:
         items = [strip_secure(v) for v in value]
         return [v for v, _ in items], any(s for _, s in items)
     return value, False
+
+
+# The repository: Pulumi.yaml, whose name is the project every config key is prefixed with, and
+# one Pulumi.<stack>.yaml per stack.
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
+
+
+def stack_names(root: Path = ROOT) -> list[str]:
+    """Every stack with a settings file: a new Pulumi.<stack>.yaml is picked up with no code."""
+    return sorted(path.name.split(".")[1] for path in root.glob("Pulumi.*.yaml"))
+
+
+def load_stack(stack: str, root: Path | None = None):
+    """The stack file through the settings layer, without Pulumi: its validated settings, or a
+    ValueError naming the stacks there are, or every problem, one per line."""
+    root = root or ROOT
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = ", ".join(stack_names(root)) or "none"
+        raise ValueError(f"no stack '{stack}' (no {path.name} in {root}); the stacks are: {known}")
+    return validated(read_stack_file(path), stack)
+
+
+def validated(document: dict, stack: str):
+    """A stack file's ``config:`` mapping through the settings layer: the validated settings, or a
+    ValueError with every problem, one per line."""
+    values, secret_keys = project_values(document, PROJECT)
+    settings, problems = validate(values, secret_keys, PROJECT, stack)
+    if problems:
+        raise ValueError(f"Pulumi.{stack}.yaml is invalid:\n" + "\n".join(problems))
+    return settings

@@ -204,7 +204,7 @@ def test_a_recorded_profile_and_bad_input(tmp_path: Path, capsys: pytest.Capture
     (tmp_path / "empty.csv").write_text("")
     assert cli.main(["simulate", "dev", "--csv", str(tmp_path / "empty.csv")]) == 2
     assert cli.main(["simulate", "staging"]) == 2
-    assert "no stack file Pulumi.staging.yaml" in capsys.readouterr().err
+    assert "no Pulumi.staging.yaml in" in capsys.readouterr().err
 
 
 def _sized(low: int, high: int, cpu: str, memory: str) -> dict:

@@ -318,3 +318,47 @@ def test_a_revision_whose_render_takes_one_stack_is_rendered_a_process_per_stack
         (tree / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
     plans = diff.render_plans(tree, ["a", "b", "c"])
     assert plans == {"a": {"t::a": {"type": "t", "name": "a", "inputs": {}}}, "b": {"t::b": ANY}, "c": None}
+
+
+def test_an_item_inserted_into_a_list_without_identity_is_one_addition() -> None:
+    """HPA scaling policies and rule evaluator params have no key: items equal on both sides anchor
+    the alignment, so one inserted policy is one `+`, and an ordered list of plain values (a range
+    [low, high]) compares by position, never as a set."""
+    policy = {"type": "Percent", "value": 50, "periodSeconds": 60}
+    inserted = {"type": "Pods", "value": 1, "periodSeconds": 120}
+    (one,) = diff.compare({"h::n": _plan(policies=[policy])}, {"h::n": _plan(policies=[inserted, policy])})
+    assert [(c.path, c.old, c.new, c.item) for c in one.changes] == [("policies[0]", diff.UNSET, inserted, True)]
+    (params,) = diff.compare({"r::n": _plan(params=[0.5, 2])}, {"r::n": _plan(params=[0.75, 2])})
+    assert [(c.path, c.old, c.new) for c in params.changes] == [("params[0]", 0.5, 0.75)]
+
+
+def test_an_env_move_shows_only_the_stretch_that_moved() -> None:
+    names = [f"VARIABLE_NUMBER_{i:02}" for i in range(30)]
+    moved = [*names[:10], names[11], names[10], *names[12:]]
+    old, new = ({"d::n": _plan(env=[{"name": n} for n in order])} for order in (names, moved))
+    (line,) = [line for line in diff.format_text("t", diff.compare(old, new)).splitlines() if "(order)" in line]
+    assert line.strip() == (
+        'env (order): ["...", "VARIABLE_NUMBER_10", "VARIABLE_NUMBER_11", "..."] -> '
+        '["...", "VARIABLE_NUMBER_11", "VARIABLE_NUMBER_10", "..."]'
+    )
+
+
+def test_counts_are_of_resources_and_items_are_coloured_in_markdown() -> None:
+    old = {"k::n": _plan(ports=[]), diff.CAPACITY: _plan(cores=1)}
+    new = {"k::n": {**_plan(ports=[{"name": "http"}]), "import": "ns/n"}, diff.CAPACITY: _plan(cores=2)}
+    diffs = diff.compare(old, new)
+    assert diff.summary_line(diffs) == "1 to update, the capacity changes"
+    text = diff.format_text("t", diffs)
+    assert '        [import]: (unset) -> "ns/n"' in text.splitlines()
+    markdown = diff.format_markdown("t", diffs).splitlines()
+    assert '+       ports[http]: {"name": "http"}' in markdown  # the sign in column 0, as GitHub colours it
+    sleep = diff.compare({"p::n": _plan(sleep={"seconds": 3})}, {"p::n": _plan(sleep={"seconds": 90})})
+    assert diff.format_text("t", sleep).splitlines()[2].endswith("sleep.seconds: 3 -> 90  (3s -> 1m30s)")
+
+
+def test_a_stack_that_exists_nowhere_is_an_error_naming_the_stacks(capsys: pytest.CaptureFixture[str]) -> None:
+    stacks = ", ".join(sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml")))
+    assert diff.main(["nosuch", "--base", "HEAD", "--head", "HEAD"]) == 2
+    assert capsys.readouterr().err == f"error: no stack 'nosuch' in either revision; the stacks are: {stacks}\n"
+    assert diff.main(["--stacks", "dev", "nosuch"]) == 2
+    assert capsys.readouterr().err == f"error: no stack 'nosuch' in the working tree; the stacks are: {stacks}\n"

@@ -44,7 +44,7 @@ def test_a_refusal_names_the_resource_and_awss_message(
 
 def test_an_unknown_stack_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert rehearse.main(["--stack", "nosuch"]) == 2
-    assert "no stack file Pulumi.nosuch.yaml" in capsys.readouterr().err
+    assert "no Pulumi.nosuch.yaml in" in capsys.readouterr().err
 
 
 def test_the_pull_request_comment_gets_one_status_line_per_stack(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,9 +12,8 @@ import argparse
 import sys
 from datetime import timedelta
 
-from offline.harness import PROJECT, ROOT, stack_document, stack_names
-from settings.report import validate
-from settings.stackfile import project_values
+from offline.harness import stack_document
+from settings.stackfile import ROOT, stack_names, validated
 
 OUT = ROOT / "docs" / "security" / "SECRETS_ROTATION_POLICY.md"
 
@@ -42,11 +41,10 @@ PROCESS = """\
 
 
 def _settings(stack: str):
-    values, secret_keys = project_values(stack_document(stack), PROJECT)
-    settings, problems = validate(values, secret_keys, PROJECT, stack)
-    if problems:
-        raise SystemExit(f"Pulumi.{stack}.yaml is invalid:\n" + "\n".join(problems))
-    return settings
+    try:
+        return validated(stack_document(stack), stack)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
 
 
 def _runbook(settings, secret) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from settings.base import DnsSubdomain, Email, Int32, Model, matching
+from settings.base import DnsSubdomain, Email, Int32, Model, each_once, matching
 
 # The commercial partition (arn:aws:...) only: the policy builders write that partition.
 _REGION = re.compile(r"(us|eu|ap|ca|sa|me|af|il|mx)-[a-z]+-[0-9]")
@@ -36,12 +36,6 @@ Region = Annotated[str, matching(_REGION, "an AWS region such as eu-west-1")]
 AccountId = Annotated[str, matching(_ACCOUNT, "a 12-digit AWS account ID, quoted")]
 TagKey = Annotated[str, matching(_TAG_KEY, "a tag key: 1-128 letters, digits, spaces or _.:/=+-@")]
 TagValue = Annotated[str, matching(_TAG_VALUE, "a tag value: up to 256 letters, digits, spaces or _.:/=+-@")]
-
-
-def _each_once(values: tuple[str, ...]) -> tuple[str, ...]:
-    if len(values) != len(set(values)):
-        raise ValueError(f"each value may appear once, got {', '.join(values)}")
-    return values
 
 
 def _not_in_the_future(day: date) -> date:
@@ -78,7 +72,7 @@ class OidcProvider(Model):
 
 class Aws(Model):
     region: Region
-    allowed_account_ids: Annotated[tuple[AccountId, ...], Field(min_length=1), AfterValidator(_each_once)]
+    allowed_account_ids: Annotated[tuple[AccountId, ...], Field(min_length=1), each_once("value")]
     oidc_provider: OidcProvider
     # Added to every AWS resource; the program adds project, stack and managed-by itself.
     tags: dict[TagKey, TagValue] = Field(default_factory=dict)
@@ -125,7 +119,7 @@ class Secrets(Model):
     # How long the rotation functions' logs are kept (a value CloudWatch Logs accepts).
     log_retention_days: RetentionDays = 365
     # Who gets each secret's reminder (an SNS e-mail subscription, confirmed once by the recipient).
-    reminder_emails: Annotated[tuple[Email, ...], AfterValidator(_each_once)] = ()
+    reminder_emails: Annotated[tuple[Email, ...], each_once("value")] = ()
     inventory: Annotated[tuple[InventorySecret, ...], Field(min_length=1)]
 
     def secret_name(self, secret: InventorySecret, stack: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -99,6 +100,26 @@ def byte_quantity(minimum: str):
     return AfterValidator(check)
 
 
+def each_once(what: str, key: Callable[[Any], str] = str) -> AfterValidator:
+    """A list in which no item (by ``key``) appears twice; the error names ``what`` they are."""
+
+    def check(items: tuple) -> tuple:
+        keys = [key(item) for item in items]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"each {what} may appear once, got {', '.join(keys)}")
+        return items
+
+    return AfterValidator(check)
+
+
+# A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters
+# (k8s.io/apimachinery validation IsQualifiedName); a value: at most 63, alphanumeric at both ends.
+_LABEL_KEY = re.compile(
+    r"((?=[^/]{1,253}/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+)
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+
 DnsLabel = Annotated[str, matching(_DNS_LABEL, "an RFC 1123 label: lower-case letters, digits and '-', 1-63 chars")]
 DnsName = Annotated[
     str, matching(_DNS_NAME, "an RFC 1035 name: a lower-case letter, then letters, digits or '-', 1-63 chars")
@@ -144,3 +165,6 @@ def model_in(annotation: Any) -> Any:
 
 
 Email = Annotated[str, matching(_EMAIL, "an e-mail address")]
+
+LabelKey = Annotated[str, matching(_LABEL_KEY, "a label key such as app or app.kubernetes.io/name")]
+LabelValue = Annotated[Text, matching(_LABEL_VALUE, "a label value: at most 63 letters, digits, '-', '_' or '.'")]

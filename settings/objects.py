@@ -8,21 +8,11 @@ from settings rather than being derived, with the derived values as defaults for
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
-from settings.base import DnsName, DnsSubdomain, Model, matching
-
-# A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters.
-_LABEL_KEY = re.compile(
-    r"((?=[^/]{1,253}/)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-)
-_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
-LabelKey = Annotated[str, matching(_LABEL_KEY, "a label key such as app or app.kubernetes.io/name")]
-LabelValue = Annotated[str, matching(_LABEL_VALUE, "a label value: at most 63 letters, digits, '-', '_' or '.'")]
+from settings.base import DnsName, DnsSubdomain, LabelKey, LabelValue, Model, each_once
 
 PART_OF = "reconciliation-platform"
 COMPONENT = "backend"
@@ -52,14 +42,8 @@ class ObjectNames(Model):
     pod_disruption_budget: DnsSubdomain | None = None
 
 
-def _each_once(keys: tuple[str, ...]) -> tuple[str, ...]:
-    if len(keys) != len(set(keys)):
-        raise ValueError(f"each object may appear once, got {', '.join(keys)}")
-    return keys
-
-
 Selector = Annotated[dict[LabelKey, LabelValue], Field(min_length=1)]
-Adopted = Annotated[tuple[ObjectKey, ...], AfterValidator(_each_once)]
+Adopted = Annotated[tuple[ObjectKey, ...], each_once("object")]
 
 
 def recommended_labels(name: str, environment: str, version: str) -> dict[str, str]:

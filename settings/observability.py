@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, PlainValidator
 
-from settings.base import Email, Model, Text, matching
+from settings.base import Email, LabelKey, LabelValue, Model, matching
 
 # Prometheus and Grafana durations: whole units, largest first (5m, 1h30m, 90s).
 _DURATION = re.compile(r"(?=[0-9])(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?")
@@ -16,8 +16,6 @@ _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
 # Grafana's uid rule: at most 40 of letters, digits, '-' and '_'.
 _UID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 # Prometheus label names; the Operator's Prometheus selects PodMonitors on these labels.
-_LABEL_NAME = re.compile(r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
-_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 _URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._()-]{0,99}")
 
@@ -36,8 +34,6 @@ def _duration(value: object) -> str:
 Duration = Annotated[str, PlainValidator(_duration)]
 Uid = Annotated[str, matching(_UID, "a Grafana uid: 1-40 letters, digits, '-' or '_'")]
 Url = Annotated[str, matching(_URL, "an http(s) URL such as https://grafana.example.com, no query or fragment")]
-LabelName = Annotated[str, matching(_LABEL_NAME, "a Kubernetes label key such as release")]
-LabelValue = Annotated[Text, matching(_LABEL_VALUE, "a Kubernetes label value: up to 63 letters, digits, '-_.'")]
 Severity = Literal["critical", "warning", "info"]
 
 
@@ -53,7 +49,7 @@ class PodMonitor(Model):
     enabled: bool = False
     # The labels the Operator's Prometheus selects PodMonitors on (kube-prometheus-stack:
     # `release: <helm release>`, unless podMonitorSelectorNilUsesHelmValues is false).
-    labels: dict[LabelName, LabelValue] = Field(default_factory=dict)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     interval: Duration = "30s"
     scrape_timeout: Duration = "10s"
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, PlainValidator, SecretStr
+from pydantic import Field, PlainValidator, SecretStr
 from pydantic.alias_generators import to_snake
 
 from settings.aws import Aws, Secrets
-from settings.base import Bytes, DnsLabel, DnsName, Int32, Model, Text, matching
+from settings.base import Bytes, DnsLabel, DnsName, Int32, Model, Text, each_once, matching
 from settings.capacity import Capacity
 from settings.objects import KINDS, Adopted, ObjectNames, Selector, default_selector, recommended_labels
 from settings.observability import Grafana
@@ -36,13 +36,6 @@ def _minor(value: object) -> str:
 def minor(version: str) -> int:
     """The minor number of ``1.N`` or ``v1.N``."""
     return int(version.rsplit(".", 1)[1])
-
-
-def _one_per_key(spreads: tuple[TopologySpread, ...]) -> tuple[TopologySpread, ...]:
-    keys = [spread.topology_key for spread in spreads]
-    if len(keys) != len(set(keys)):
-        raise ValueError(f"each topologyKey may appear once, got {', '.join(keys)}")
-    return spreads
 
 
 class NetworkPolicy(Model):
@@ -70,7 +63,9 @@ class Backend(Model):
     disruption_budget: DisruptionBudget
     rollout: Rollout = Rollout()
     security: PodSecurity = PodSecurity()
-    topology_spread: Annotated[tuple[TopologySpread, ...], AfterValidator(_one_per_key)] = ()
+    topology_spread: Annotated[
+        tuple[TopologySpread, ...], each_once("topologyKey", key=lambda spread: spread.topology_key)
+    ] = ()
     termination: Termination = Termination()
     network_policy: NetworkPolicy
     tmp_size_limit: Bytes = "64Mi"

@@ -5,9 +5,20 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
-from settings.base import Bytes, CpuQuantity, DnsLabel, DnsSubdomain, Int32, MemoryBytes, Model, Text, matching
+from settings.base import (
+    Bytes,
+    CpuQuantity,
+    DnsLabel,
+    DnsSubdomain,
+    Int32,
+    MemoryBytes,
+    Model,
+    Text,
+    each_once,
+    matching,
+)
 from settings.observability import PodMonitor
 
 _REPOSITORY = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*")
@@ -15,12 +26,6 @@ _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PATH = re.compile(r"/\S*")
-
-
-def _each_once(names: tuple[str, ...]) -> tuple[str, ...]:
-    if len(names) != len(set(names)):
-        raise ValueError(f"each name may appear once, got {', '.join(names)}")
-    return names
 
 
 class Image(Model):
@@ -31,7 +36,7 @@ class Image(Model):
     # never served stale from a node's cache; IfNotPresent is safe only for a digest.
     pull_policy: Literal["Always", "IfNotPresent"] = "Always"
     # Secrets of type kubernetes.io/dockerconfigjson in the stack's namespace, for a private registry.
-    pull_secrets: Annotated[tuple[DnsSubdomain, ...], AfterValidator(_each_once)] = ()
+    pull_secrets: Annotated[tuple[DnsSubdomain, ...], each_once("name")] = ()
 
     @property
     def reference(self) -> str:

@@ -15,6 +15,15 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from settings.base import DnsSubdomain, Email, Int32, Model, each_once, matching
+from settings.objects import MANAGED_BY
+
+
+def program_tags(project: str, stack: str) -> dict[str, str]:
+    """The tags the program itself puts on every AWS resource (``aws.tags`` may not set them)."""
+    return {"project": project, "stack": stack, "managed-by": MANAGED_BY}
+
+
+PROGRAM_TAGS = tuple(program_tags("", ""))
 
 # The commercial partition (arn:aws:...) only: the policy builders write that partition.
 _REGION = re.compile(r"(us|eu|ap|ca|sa|me|af|il|mx)-[a-z]+-[0-9]")

@@ -15,6 +15,8 @@ from pydantic import Field
 from settings.base import DnsName, DnsSubdomain, LabelKey, LabelValue, Model, each_once
 
 PART_OF = "reconciliation-platform"
+# What manages every object and resource the stacks declare: a label in the cluster, a tag in AWS.
+MANAGED_BY = "pulumi"
 COMPONENT = "backend"
 # The objects a stack declares, by the key used in `backend.names` and `kubernetes.adopt`, with
 # their kind. The Namespace is named by `kubernetes.namespace`.
@@ -53,7 +55,7 @@ def recommended_labels(name: str, environment: str, version: str) -> dict[str, s
         "app.kubernetes.io/instance": f"{name}-{environment}",
         "app.kubernetes.io/component": COMPONENT,
         "app.kubernetes.io/part-of": PART_OF,
-        "app.kubernetes.io/managed-by": "pulumi",
+        "app.kubernetes.io/managed-by": MANAGED_BY,
         "app.kubernetes.io/version": version,
     }
 

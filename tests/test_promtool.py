@@ -106,7 +106,7 @@ class Replay:
         return [
             {
                 "exp_labels": {"alertname": name, **alert_rules.labels(self.settings, alert)},
-                "exp_annotations": alert_rules.annotations(self.settings, alert, "$value")
+                "exp_annotations": alert_rules.rule_annotations(self.settings, alert, "$value")
                 | {
                     "description": alert.description.replace("{{ VALUE | humanizeDuration }}", value).replace(
                         "{{ VALUE | humanizePercentage }}", value

@@ -76,8 +76,10 @@ def secret_arn_pattern(settings: StackSettings, name: str) -> str:
 
 
 def key_policy(settings: StackSettings) -> dict:
-    """The account administers the key; only the reader role decrypts, and only through Secrets
-    Manager; the account's IAM policies may let writers encrypt through Secrets Manager."""
+    """The account administers the key. Decrypting is for the reader role and the automated
+    secrets' rotation roles, only through Secrets Manager, and for the reminders' scheduler role,
+    only through SNS (it publishes to the encrypted topic); the account's IAM policies may let
+    writers encrypt through Secrets Manager."""
     root = f"arn:aws:iam::{account(settings)}:root"
     return {
         "Version": VERSION,

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pulumi
 from pulumi_aws.provider import Provider
 
+from settings.aws import program_tags
 from settings.stack import StackSettings
-
-# Tags the program puts on every AWS resource (settings.rules.secrets refuses them in aws.tags).
-MANAGED_BY = "pulumi"
 
 
 def aws_provider_inputs(settings: StackSettings) -> dict:
@@ -19,12 +17,8 @@ def aws_provider_inputs(settings: StackSettings) -> dict:
         "region": settings.aws.region,
         "allowed_account_ids": list(settings.aws.allowed_account_ids),
         "default_tags": {
-            "tags": {
-                **settings.aws.tags,
-                "project": "reconciliation-platform",
-                "stack": settings.environment,
-                "managed-by": MANAGED_BY,
-            }
+            # The project as Pulumi.yaml names it, the stack, and who manages the resource.
+            "tags": {**settings.aws.tags, **program_tags(pulumi.get_project(), settings.environment)}
         },
     }
 

@@ -70,7 +70,10 @@ def automated_rotation_note(settings: StackSettings) -> list[str]:
 
 
 class SecretsInventory(pulumi.ComponentResource):
-    """KMS key and alias, the inventory's secrets, the reader role and its two inline policies."""
+    """The KMS key and alias; one Secrets Manager secret per inventory entry (new or adopted); the
+    reader role and its two inline policies; the rotation roles and, per automated secret, its
+    rotation (``RotatedSecret``); the reminders (``SecretReminders``); and the value gate the
+    ExternalSecret waits for (``secret_values``)."""
 
     def __init__(self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("reconciliation:secrets:SecretsInventory", name, None, opts)

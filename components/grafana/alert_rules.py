@@ -104,7 +104,7 @@ def labels(settings: StackSettings, alert: AlertDefinition) -> dict[str, str]:
     }
 
 
-def annotations(settings: StackSettings, alert: AlertDefinition, value: str) -> dict[str, str]:
+def rule_annotations(settings: StackSettings, alert: AlertDefinition, value: str) -> dict[str, str]:
     return {
         "summary": alert.summary,
         "description": alert.description.replace("VALUE", value),
@@ -158,7 +158,7 @@ def grafana_rule(settings: StackSettings, alert: AlertDefinition) -> dict:
         "execErrState": EXEC_ERR_STATE,
         "isPaused": False,
         "labels": labels(settings, alert),
-        "annotations": annotations(settings, alert, "$values.B.Value"),
+        "annotations": rule_annotations(settings, alert, "$values.B.Value"),
         # Per-rule routing: the shared Grafana's notification policy tree stays untouched.
         "notificationSettings": {
             "contactPoint": settings.grafana.contact_point.name,
@@ -186,7 +186,7 @@ def prometheus_rules(settings: StackSettings) -> dict:
             "expr": f"({alert.expr}) {OPERATORS[alert.operator]} {promql.number(alert.threshold)}",
             "for": alert.pending,
             "labels": labels(settings, alert),
-            "annotations": annotations(settings, alert, "$value"),
+            "annotations": rule_annotations(settings, alert, "$value"),
         }
         for alert in definitions(settings)
     ]

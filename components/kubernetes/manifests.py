@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from components.kubernetes import external_secrets
 from components.kubernetes.pod import PORT_NAME, pod_template
-from settings.objects import KINDS, PART_OF
+from settings.objects import KINDS, MANAGED_BY, PART_OF
 from settings.stack import StackSettings
 
 # Adopted objects were applied by another field manager (kubectl): the first server-side apply
@@ -73,7 +73,7 @@ def namespace(settings: StackSettings) -> dict:
     for mode in ("enforce", "audit", "warn"):
         psa[f"pod-security.kubernetes.io/{mode}"] = "restricted"
         psa[f"pod-security.kubernetes.io/{mode}-version"] = version
-    meta_labels = {"app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi", **psa}
+    meta_labels = {"app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": MANAGED_BY, **psa}
     metadata = {"name": settings.kubernetes.namespace, "labels": meta_labels}
     if settings.import_id("namespace"):
         metadata["annotations"] = {PATCH_FORCE: "true"}

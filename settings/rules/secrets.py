@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pydantic.alias_generators import to_snake
 
-from settings.aws import aws_name, default_secret_name
+from settings.aws import PROGRAM_TAGS, aws_name, default_secret_name
 from settings.engine import MISSING, STACK, Problem, rule
 from settings.engine import at as _at
 
-# Tags the program sets itself on every AWS resource.
-PROGRAM_TAGS = ("project", "stack", "managed-by")
 # The suffix of an automatically rotated secret's previous value in the pod (components.kubernetes.external_secrets).
 PREVIOUS_SUFFIX = "_PREVIOUS"
 MAX_AUTOMATED_DAYS = 1000
@@ -115,7 +113,7 @@ def adopted_secrets_are_in_the_stacks_account(inventory: tuple, region: str, acc
 @rule("aws.tags")
 def tags_leave_the_programs_own(tags: dict) -> list[Problem]:
     found = [
-        Problem((*_at("aws.tags"), key), tags[key], "the program sets this tag itself (project, stack, managed-by)")
+        Problem((*_at("aws.tags"), key), tags[key], f"the program sets this tag itself ({', '.join(PROGRAM_TAGS)})")
         for key in sorted(tags)
         if key in PROGRAM_TAGS
     ]

@@ -16,7 +16,7 @@ from components.aws import policies as aws_policies
 from components.aws.secret_reminders import SecretReminders, reminder_role
 from components.aws.secret_rotation import RotatedSecret, last_rotation_command, log_group_name, rotation_role
 from components.aws.secret_values import ValueGate
-from settings.aws import days_overdue
+from settings.aws import aws_name, days_overdue
 from settings.stack import StackSettings
 
 
@@ -105,7 +105,7 @@ class SecretsInventory(pulumi.ComponentResource):
         )
         Alias(
             name,
-            name=f"alias/reconciliation-{stack}-secrets",
+            name=f"alias/{aws_name(stack, 'secrets')}",
             target_key_id=self.key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import validated
+from helpers import valid_settings
 
 from offline.harness import RunResult, run_stack, stack_names
 from settings.stack import StackSettings
@@ -29,6 +29,4 @@ def result(stack: str) -> RunResult:
 @pytest.fixture
 def settings(stack: str) -> StackSettings:
     """The stack's validated settings, read from its file without Pulumi."""
-    settings, problems = validated(stack)
-    assert problems == []
-    return settings
+    return valid_settings(stack)

@@ -1,17 +1,20 @@
-"""Helpers the tests import: config changes by dotted path, and required external tools."""
+"""Helpers the tests import: config changes by dotted path, settings that must validate, required
+external tools, the shell a provider SDK would read, and the checks several test files share."""
 
 from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pulumi
 import pytest
 
-from offline.harness import PROJECT, StackRun, stack_document, to_wire
+from offline.harness import PROJECT, RunResult, StackRun, stack_document, to_wire
 from settings.stackfile import project_values
 
 DELETE = object()  # a change that removes the key
@@ -83,6 +86,13 @@ def validated(stack: str, changes: dict[str, Any] | None = None) -> tuple[Any, l
     return validate(values, secret_keys, PROJECT, stack)
 
 
+def valid_settings(stack: str, changes: dict[str, Any] | None = None) -> Any:
+    """The stack's settings with ``changes``, which must validate."""
+    settings, found = validated(stack, changes)
+    assert found == []
+    return settings
+
+
 def problems(run: StackRun) -> list[str]:
     """The program's validation lines for ``run``, after checking it stopped the way it must:
     a ``pulumi.RunError`` with a counted header, one line per problem, nothing registered."""
@@ -118,3 +128,80 @@ def reserved(settings: Any, bound: str) -> dict:
         "memoryGib": round(memory * replicas, 4),
         "monthlyUsd": round(hourly * replicas * HOURS_PER_MONTH, 2),
     }
+
+
+# What a token or a client certificate is: credentials may come from the shell, nothing else.
+CREDENTIALS = re.compile(r"AUTH|TOKEN|TLS_CERT|TLS_KEY")
+
+
+def sdk_environment_fallbacks(provider_module: ModuleType) -> dict[str, str]:
+    """{camelCase input: variable} for every Provider input the SDK (its ``provider`` module) fills
+    from the environment, read from the installed SDK's source, so a fallback added by an SDK
+    upgrade is covered too."""
+    source = Path(provider_module.__file__).read_text()
+    pairs = dict.fromkeys(re.findall(r"if (\w+) is None:\s+\1 = _utilities\.get_env\w*\('(\w+)'", source))
+    assert pairs, "the SDK's environment fallbacks were not found: has provider.py changed shape?"
+    return {re.sub(r"_(\w)", lambda m: m[1].upper(), name): variable for name, variable in pairs}
+
+
+def grafana_placements() -> dict[str, str]:
+    """The Grafana SDK's environment fallbacks that are no credential: where and how it deploys."""
+    import pulumiverse_grafana.provider
+
+    fallbacks = sdk_environment_fallbacks(pulumiverse_grafana.provider)
+    return {name: variable for name, variable in fallbacks.items() if not CREDENTIALS.search(variable)}
+
+
+def hostile_shell(provider: str) -> dict[str, str]:
+    """The operator's shell at its worst for ``provider`` ("kubernetes" or "grafana"): every variable
+    its SDK reads, set to what would hurt (each switch flipped, a local path, another Grafana; and,
+    for Grafana, a token, the one credential it may take)."""
+    if provider == "kubernetes":
+        import pulumi_kubernetes.provider
+
+        environ = dict.fromkeys(sdk_environment_fallbacks(pulumi_kubernetes.provider).values(), "true")
+        environ["PULUMI_K8S_ENABLE_SERVER_SIDE_APPLY"] = "false"
+        environ["KUBECONFIG"] = "/home/alice/.kube/config"
+        return environ
+    assert provider == "grafana", provider
+    environ = dict.fromkeys(grafana_placements().values(), "https://grafana.attacker.example")
+    environ |= {"GRAFANA_INSECURE_SKIP_VERIFY": "true", "GRAFANA_RETRIES": "0", "GRAFANA_RETRY_WAIT": "0"}
+    environ |= {"GRAFANA_STORE_DASHBOARD_SHA256": "true", "GRAFANA_ORG_ID": "7", "GRAFANA_HTTP_HEADERS": "{}"}
+    environ |= {"GRAFANA_AUTH": "glsa_hunter2"}  # a credential: allowed
+    return environ
+
+
+def identity_policy_problems(document: dict) -> list[str]:
+    """What a reviewer refuses in an identity policy: a bare `*` resource or action."""
+    found = []
+    for statement in document["Statement"]:
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if "*" in resources or not resources:
+            found.append(f"{statement.get('Sid')}: a bare * (or no) resource")
+        if any(action == "*" or action.endswith(":*") for action in actions):
+            found.append(f"{statement.get('Sid')}: a wildcard action")
+    return found
+
+
+def trust_problems(document: dict, issuer: str, subject: str) -> list[str]:
+    (statement,) = document["Statement"]
+    condition = statement.get("Condition", {}).get("StringEquals", {})
+    found = []
+    if condition.get(f"{issuer}:aud") != "sts.amazonaws.com":
+        found.append("no aud condition")
+    if condition.get(f"{issuer}:sub") != subject:
+        found.append("no sub condition for exactly the reader ServiceAccount")
+    return found
+
+
+def external_secret(result: RunResult, name: str = "reconciliation-secrets"):
+    """The ExternalSecret ``name`` among the run's registrations."""
+    (found,) = [
+        r
+        for r in result.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+        if r.inputs["metadata"]["name"] == name
+    ]
+    return found

@@ -268,7 +268,7 @@ def to_wire(document: dict) -> tuple[dict[str, str], list[str]]:
 # The channel the Pulumi CLI passes config through: the render passes the stack file's config
 # itself, so a PULUMI_CONFIG left in the shell must not add to it. Nothing else is cleared: a
 # render sees the operator's KUBECONFIG and PULUMI_K8S_* as `pulumi preview` would, and the
-# program must not depend on them (tests/test_provider.py proves it under hostile values).
+# program must not depend on them (tests/components/kubernetes/test_provider.py proves it under hostile values).
 _AMBIENT = ("PULUMI_CONFIG",)
 
 

@@ -21,12 +21,14 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
@@ -97,14 +99,17 @@ def checkout(revision: str | None):
             git("worktree", "remove", "--force", str(tree))
 
 
-def render_plans(tree: Path, stacks: list[str]) -> dict[str, dict[str, dict] | None]:
+def render_plans(tree: Path, stacks: list[str], kept: Path | None = None) -> dict[str, dict[str, dict] | None]:
     """Each stack's resources rendered from ``tree``, by type::name (None where the tree has no
     stack file for it): every stack in one render process, which pays the SDKs' imports once. A
-    revision whose render takes one stack at a time is rendered a process per stack."""
+    revision whose render takes one stack at a time is rendered a process per stack. ``kept``: a
+    folder of this tree's earlier plans (read when it holds every stack's, written otherwise)."""
     plans: dict[str, dict[str, dict] | None] = dict.fromkeys(stacks)
     present = [stack for stack in stacks if (tree / f"Pulumi.{stack}.yaml").is_file()]
     if not present:
         return plans
+    if kept is not None and all((kept / stack / PLAN).is_file() for stack in present):
+        return {**plans, **{stack: _read_plan(kept / stack / PLAN, stack, tree) for stack in present}}
     with tempfile.TemporaryDirectory(prefix="offline-diff-render-") as out:
         completed = _render(tree, ["--stacks", *present, "--out", out])
         if completed.returncode == 2 and "unrecognized arguments: --stacks" in completed.stderr:
@@ -115,7 +120,20 @@ def render_plans(tree: Path, stacks: list[str]) -> dict[str, dict[str, dict] | N
             _check(completed, ", ".join(present), tree)
         for stack in present:
             plans[stack] = _read_plan(Path(out) / stack / PLAN, stack, tree)
+            if kept is not None:
+                (kept / stack).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(Path(out) / stack / PLAN, kept / stack / PLAN)
     return plans
+
+
+def kept_for(cache: Path | None, revision: str | None) -> Path | None:
+    """Where a revision's plans are kept in ``cache``: by commit and hour (a plan carries the
+    clock: a reminder's start date is left out within the hour before it), never the working
+    tree's, which has no commit."""
+    if cache is None or revision is None:
+        return None
+    commit = git("rev-parse", "--verify", f"{revision}^{{commit}}")
+    return cache / f"{commit}-{datetime.now(UTC):%Y%m%dT%H}"
 
 
 def _render(tree: Path, args: list[str]) -> subprocess.CompletedProcess:
@@ -143,10 +161,13 @@ def _read_plan(plan_file: Path, stack: str, tree: Path) -> dict[str, dict]:
     return found
 
 
-def render_trees(trees: list[Path], stacks: list[str]) -> dict[Path, dict[str, dict[str, dict] | None]]:
+def render_trees(
+    trees: list[Path], stacks: list[str], kept: list[Path | None] | None = None
+) -> dict[Path, dict[str, dict[str, dict] | None]]:
     """``render_plans`` of each tree, the trees at once (a process each, on as many cores)."""
+    kept = kept or [None] * len(trees)
     with ThreadPoolExecutor(max_workers=max(min(len(trees), os.cpu_count() or 1), 1)) as pool:
-        futures = {tree: pool.submit(render_plans, tree, stacks) for tree in trees}
+        futures = {tree: pool.submit(render_plans, tree, stacks, keep) for tree, keep in zip(trees, kept, strict=True)}
         return {tree: future.result() for tree, future in futures.items()}
 
 
@@ -423,6 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stacks", nargs=2, metavar=("FROM", "TO"), help="compare two stacks of the working tree")
     parser.add_argument("--format", choices=("text", "markdown"), default="text")
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when anything differs")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="keep each revision's plans here, by commit and hour, and reuse them (not the working tree's)",
+    )
     args = parser.parse_args(argv)
     formatter = format_markdown if args.format == "markdown" else format_text
     sections, changed = [], False
@@ -442,7 +468,8 @@ def main(argv: list[str] | None = None) -> int:
             with checkout(base) as before, checkout(args.head) as after:
                 stacks = args.stack or sorted(stacks_in(before) | stacks_in(after))
                 _known(stacks, stacks_in(before) | stacks_in(after), "either revision")
-                plans = render_trees([before, after], stacks)
+                kept = [kept_for(args.cache, base), kept_for(args.cache, args.head)]
+                plans = render_trees([before, after], stacks, kept)
                 for stack in stacks:
                     diffs = compare(plans[before][stack], plans[after][stack])
                     sections.append(formatter(f"Stack {stack} ({label})", diffs))

@@ -61,7 +61,9 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def _diff(repo: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "review.diff", *args]
+    # The module's diffs share the base's renders (its plans kept by commit and hour): each test
+    # still runs the real CLI over real renders, and the unchanged base is rendered once.
+    command = [sys.executable, "-m", "review.diff", *args, "--cache", str(repo.parent / "plans")]
     return subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
 
 
@@ -362,3 +364,32 @@ def test_a_stack_that_exists_nowhere_is_an_error_naming_the_stacks(capsys: pytes
     assert capsys.readouterr().err == f"error: no stack 'nosuch' in either revision; the stacks are: {stacks}\n"
     assert diff.main(["--stacks", "dev", "nosuch"]) == 2
     assert capsys.readouterr().err == f"error: no stack 'nosuch' in the working tree; the stacks are: {stacks}\n"
+
+
+def test_a_revisions_kept_plans_are_reused_and_the_working_tree_is_always_rendered(repository: Path) -> None:
+    """With --cache, a revision's plans are read back (a marker put into the kept plan shows in the
+    next diff), while the working tree is rendered every time."""
+    cache = repository.parent / "kept-for-this-test"
+    first = subprocess.run(
+        [sys.executable, "-m", "review.diff", "dev", "--base", "HEAD", "--cache", str(cache)],
+        cwd=repository,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert first.returncode == 0, first.stderr
+    (kept,) = cache.iterdir()  # one revision: HEAD, at this hour
+    assert kept.name.startswith(_git(repository, "rev-parse", "HEAD").strip())
+    plan_file = kept / "dev" / diff.PLAN
+    plan = json.loads(plan_file.read_text())
+    plan["resources"][0]["inputs"]["kept-marker"] = "from the cache"
+    plan_file.write_text(json.dumps(plan))
+    second = subprocess.run(
+        [sys.executable, "-m", "review.diff", "dev", "--base", "HEAD", "--cache", str(cache)],
+        cwd=repository,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert second.returncode == 0, second.stderr
+    assert '        kept-marker: "from the cache" -> (unset)' in second.stdout.splitlines()

@@ -19,6 +19,15 @@ from settings.stackfile import project_values
 
 DELETE = object()  # a change that removes the key
 # The capacity proposal's autoscaling behavior, which is also the settings' documented default.
+SPREAD = "backend.topologySpread"
+ZONE, HOST = "topology.kubernetes.io/zone", "kubernetes.io/hostname"
+# The counts the spreading and release cases are about, set by each case itself (not read from
+# prod's file, whose sizing is its own to change): from 2 to 10 replicas, a budget keeping 1.
+PROPOSAL_SCALE = {
+    "backend.autoscaling.minReplicas": 2,
+    "backend.autoscaling.maxReplicas": 10,
+    "backend.disruptionBudget": {"minAvailable": 1},
+}
 PROPOSAL_BEHAVIOR = {
     "scaleDown": {
         "stabilizationWindowSeconds": 300,

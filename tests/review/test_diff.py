@@ -370,13 +370,7 @@ def test_a_revisions_kept_plans_are_reused_and_the_working_tree_is_always_render
     """With --cache, a revision's plans are read back (a marker put into the kept plan shows in the
     next diff), while the working tree is rendered every time."""
     cache = repository.parent / "kept-for-this-test"
-    first = subprocess.run(
-        [sys.executable, "-m", "review.diff", "dev", "--base", "HEAD", "--cache", str(cache)],
-        cwd=repository,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    first = _diff_kept(repository, cache)
     assert first.returncode == 0, first.stderr
     (kept,) = cache.iterdir()  # one revision: HEAD, at this hour
     assert kept.name.startswith(_git(repository, "rev-parse", "HEAD").strip())
@@ -384,12 +378,11 @@ def test_a_revisions_kept_plans_are_reused_and_the_working_tree_is_always_render
     plan = json.loads(plan_file.read_text())
     plan["resources"][0]["inputs"]["kept-marker"] = "from the cache"
     plan_file.write_text(json.dumps(plan))
-    second = subprocess.run(
-        [sys.executable, "-m", "review.diff", "dev", "--base", "HEAD", "--cache", str(cache)],
-        cwd=repository,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    second = _diff_kept(repository, cache)
     assert second.returncode == 0, second.stderr
     assert '        kept-marker: "from the cache" -> (unset)' in second.stdout.splitlines()
+
+
+def _diff_kept(repository: Path, cache: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "review.diff", "dev", "--base", "HEAD", "--cache", str(cache)]
+    return subprocess.run(command, cwd=repository, capture_output=True, text=True, check=False)

@@ -58,16 +58,6 @@ def test_rule_stops_the_program_with_one_clear_line(rule: str) -> None:
     assert expected in problems(run_changed(stack, changes))
 
 
-SPREAD = "backend.topologySpread"
-ZONE, HOST = "topology.kubernetes.io/zone", "kubernetes.io/hostname"
-# The counts the release lines below are about, set by the case itself (not read from prod's file,
-# whose sizing is its own to change): from 2 to 10 replicas, a budget keeping 1.
-PROPOSAL_SCALE = {
-    "backend.autoscaling.minReplicas": 2,
-    "backend.autoscaling.maxReplicas": 10,
-    "backend.disruptionBudget": {"minAvailable": 1},
-}
-
 # (stack, changes, every line expected: nothing more, nothing less)
 REFUSED = {
     "a version YAML read as a number": (

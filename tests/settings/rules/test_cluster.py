@@ -7,16 +7,6 @@ import pytest
 from helpers import problems, run_changed
 
 NS = "reconciliation-platform"
-SPREAD = "backend.topologySpread"
-ZONE, HOST = "topology.kubernetes.io/zone", "kubernetes.io/hostname"
-# The counts the release lines below are about, set by the case itself (not read from prod's file,
-# whose sizing is its own to change): from 2 to 10 replicas, a budget keeping 1.
-PROPOSAL_SCALE = {
-    "backend.autoscaling.minReplicas": 2,
-    "backend.autoscaling.maxReplicas": 10,
-    "backend.disruptionBudget": {"minAvailable": 1},
-}
-
 # (stack, changes, every line expected: nothing more, nothing less)
 REFUSED = {
     "creating kube-system (dev too)": (

@@ -5,7 +5,7 @@ registered; what keeps the promises is accepted, and other stacks are not held t
 from __future__ import annotations
 
 import pytest
-from helpers import problems, run_changed
+from helpers import HOST, PROPOSAL_SCALE, SPREAD, ZONE, problems, run_changed
 
 NS = "reconciliation-platform"
 
@@ -37,16 +37,6 @@ def test_latest_is_allowed_outside_production() -> None:
     deployment = run.execute().one("kubernetes:apps/v1:Deployment")
     assert deployment.inputs["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":latest")
 
-
-SPREAD = "backend.topologySpread"
-ZONE, HOST = "topology.kubernetes.io/zone", "kubernetes.io/hostname"
-# The counts the release lines below are about, set by the case itself (not read from prod's file,
-# whose sizing is its own to change): from 2 to 10 replicas, a budget keeping 1.
-PROPOSAL_SCALE = {
-    "backend.autoscaling.minReplicas": 2,
-    "backend.autoscaling.maxReplicas": 10,
-    "backend.disruptionBudget": {"minAvailable": 1},
-}
 
 # (stack, changes, every line expected: nothing more, nothing less)
 REFUSED = {

@@ -91,7 +91,7 @@ def plan(result: RunResult) -> str:
         {**_describe(resource), "provider": _short(resource.provider.rsplit("::", 1)[0])}
         for resource in sorted(result.resources, key=lambda r: (r.type, r.name))
     ]
-    document = {"stack": result.stack, "resources": resources}
+    document = {"project": PROJECT, "stack": result.stack, "resources": resources}
     if result.settings is not None:
         document["capacity"] = cost.reservation(result.settings)
     return documents.to_json(document)

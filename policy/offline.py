@@ -23,17 +23,15 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-PROJECT = "reconciliation-platform"
 
-
-def _urn(stack: str, short: str) -> str:
+def _urn(plan: dict, short: str) -> str:
     """A full URN from the render's `type::name`."""
-    return f"urn:pulumi:{stack}::{PROJECT}::{short}"
+    return f"urn:pulumi:{plan['stack']}::{plan['project']}::{short}"
 
 
 def resources(plan: dict) -> list[PolicyResource]:
     """The plan's resources as CrossGuard describes them."""
-    stack, found = plan["stack"], []
+    found = []
     for entry in plan["resources"]:
         options = PolicyResourceOptions(
             protect=entry["protect"],
@@ -42,15 +40,15 @@ def resources(plan: dict) -> list[PolicyResource]:
             aliases=[],
             custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
             additional_secret_outputs=[],
-            parent=_urn(stack, entry["parent"]) if entry["parent"] else None,
+            parent=_urn(plan, entry["parent"]) if entry["parent"] else None,
         )
         provider = None
         if entry["provider"]:
             kind = entry["provider"].split("::")[0]
             provider = PolicyProviderResource(
-                kind, {}, _urn(stack, entry["provider"]), entry["provider"].split("::")[-1]
+                kind, {}, _urn(plan, entry["provider"]), entry["provider"].split("::")[-1]
             )
-        urn = _urn(stack, f"{entry['type']}::{entry['name']}")
+        urn = _urn(plan, f"{entry['type']}::{entry['name']}")
         found.append(
             PolicyResource(entry["type"], entry["inputs"], urn, entry["name"], options, provider, None, [], {})
         )

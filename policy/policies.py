@@ -5,11 +5,10 @@ the resource it is about."""
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from guardrails import broad_grants, count_of
 from pulumi_policy import (
     PolicyConfigSchema,
     ReportViolation,
@@ -93,13 +92,6 @@ def production_hpa_keeps_two(resource_type: str, name: str, props: Mapping, prod
     return [f"{_label(resource_type, name)}: minReplicas is {floor}; production needs at least 2 to survive a drain"]
 
 
-def _count(value: Any, total: int) -> int:
-    """An int-or-percent against ``total``, rounded up as the disruption controller rounds."""
-    if isinstance(value, str) and value.endswith("%"):
-        return math.ceil(int(value[:-1]) * total / 100)
-    return int(value)
-
-
 def budgets_allow_a_drain(resources: Iterable[tuple[str, str, Mapping]]) -> list[str]:
     """Every PDB lets at least one pod go when its workload runs at the HPA's minimum."""
     resources = list(resources)
@@ -123,9 +115,9 @@ def budgets_allow_a_drain(resources: Iterable[tuple[str, str, Mapping]]) -> list
             pods = min(floors) if floors else (_dig(deployment, "spec", "replicas") or 1)
             spec = pdb.get("spec") or {}
             if spec.get("minAvailable") is not None:
-                allowed = pods - _count(spec["minAvailable"], pods)
+                allowed = pods - count_of(spec["minAvailable"], pods, round_up=True)
             else:
-                allowed = _count(spec.get("maxUnavailable", 0), pods)
+                allowed = count_of(spec.get("maxUnavailable", 0), pods, round_up=True)
             if allowed < 1:
                 found.append(
                     f"{_label(PDB, name)}: lets {max(allowed, 0)} of {pods} pods of Deployment '{deployment_name}' "
@@ -154,32 +146,23 @@ def secrets_use_a_customer_managed_key(resource_type: str, name: str, props: Map
     return []
 
 
-def _statements(document: Any) -> list[Mapping]:
-    if isinstance(document, str):
-        if _unknown(document):
-            return []
-        document = json.loads(document)
-    statements = (document or {}).get("Statement", [])
-    return [statements] if isinstance(statements, Mapping) else list(statements)
-
-
-def no_wildcard_resources(resource_type: str, name: str, props: Mapping) -> list[str]:
+def _identity_documents(resource_type: str, props: Mapping) -> list[Any]:
+    """The identity-policy documents a resource attaches, left out while still unknown."""
     field = IDENTITY_POLICIES.get(resource_type)
     documents = [props.get(field)] if field else []
     if resource_type == "aws:iam/role:Role":
         documents = [inline.get("policy") for inline in props.get("inlinePolicies") or []]
-    found = []
-    for document in documents:
-        for index, statement in enumerate(_statements(document)):
-            resources = statement.get("Resource", [])
-            resources = [resources] if isinstance(resources, str) else resources
-            if statement.get("Effect", "Allow") != "Allow":
-                continue
-            if "*" in resources:
-                found.append(f"{_label(resource_type, name)}: statement {index} allows a bare '*' resource")
-            elif "NotResource" in statement:  # everything but a list: as broad as '*'
-                found.append(f"{_label(resource_type, name)}: statement {index} allows NotResource, as broad as '*'")
-    return found
+    return [document for document in documents if not _unknown(document)]
+
+
+def broad_identity_grants(resource_type: str, name: str, props: Mapping, kind: str) -> list[str]:
+    """Each statement granting a wildcard ``kind`` ("resource" or "action"), named."""
+    return [
+        f"{_label(resource_type, name)}: {grant}"
+        for document in _identity_documents(resource_type, props)
+        for grant in broad_grants(document)
+        if grant.kind == kind
+    ]
 
 
 def alert_rules_have_runbooks(resource_type: str, name: str, props: Mapping) -> list[str]:
@@ -253,8 +236,13 @@ POLICIES = [
     ),
     _resource_policy(
         "no-wildcard-resource",
-        "No identity-policy statement allows a bare '*' resource.",
-        lambda a: no_wildcard_resources(a.resource_type, a.name, a.props),
+        "No identity-policy statement allows a bare '*' resource, NotResource or no resource.",
+        lambda a: broad_identity_grants(a.resource_type, a.name, a.props, "resource"),
+    ),
+    _resource_policy(
+        "no-wildcard-action",
+        "No identity-policy statement allows a '*' or 'service:*' action, or NotAction.",
+        lambda a: broad_identity_grants(a.resource_type, a.name, a.props, "action"),
     ),
     _resource_policy(
         "alert-rules-have-runbooks",

@@ -139,14 +139,6 @@ MemoryBytes = Annotated[QuantityText, byte_quantity("16Mi")]
 Int32 = Annotated[int, Strict(), AfterValidator(_int32)]
 
 
-def count_of(value: int | str, total: int, round_up: bool) -> int:
-    """Resolve an int-or-percent against a replica count the way the controllers do."""
-    if isinstance(value, int):
-        return value
-    scaled = int(value[:-1]) * total
-    return -(-scaled // 100) if round_up else scaled // 100
-
-
 def field_by_alias(model: Any, alias: str) -> Any:
     """The pydantic field of ``model`` written as ``alias`` in a stack file, or None."""
     fields = model.model_fields.values() if isinstance(model, type) and issubclass(model, BaseModel) else ()

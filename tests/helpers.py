@@ -15,6 +15,7 @@ import pulumi
 import pytest
 
 from offline.harness import PROJECT, RunResult, StackRun, stack_document, to_wire
+from policy.guardrails import broad_grants
 from settings.stackfile import project_values
 
 DELETE = object()  # a change that removes the key
@@ -181,18 +182,8 @@ def hostile_shell(provider: str) -> dict[str, str]:
 
 
 def identity_policy_problems(document: dict) -> list[str]:
-    """What a reviewer refuses in an identity policy: a bare `*` resource or action."""
-    found = []
-    for statement in document["Statement"]:
-        resources = statement.get("Resource", [])
-        resources = [resources] if isinstance(resources, str) else resources
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if "*" in resources or not resources:
-            found.append(f"{statement.get('Sid')}: a bare * (or no) resource")
-        if any(action == "*" or action.endswith(":*") for action in actions):
-            found.append(f"{statement.get('Sid')}: a wildcard action")
-    return found
+    """What least privilege refuses in an identity policy, as the policy pack judges it."""
+    return [str(grant) for grant in broad_grants(document)]
 
 
 def trust_problems(document: dict, issuer: str, subject: str) -> list[str]:

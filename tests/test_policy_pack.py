@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def test_every_stack_passes_the_policy_pack(renders: list[Path]) -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
     for folder, line in zip(renders, completed.stdout.splitlines(), strict=True):
         count = len(json.loads((folder / "plan.json").read_text(encoding="utf-8"))["resources"])
-        assert line == f"{folder.name}: 8 policies, {count} resources, 0 violations"
+        # How many policies the pack holds is the pack's own tests' business (policy/tests).
+        assert re.fullmatch(rf"{folder.name}: \d+ policies, {count} resources, 0 violations", line), line
 
 
 def test_a_violation_fails_the_run_naming_policy_and_resource(renders: list[Path], tmp_path: Path) -> None:

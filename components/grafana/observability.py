@@ -56,7 +56,7 @@ class Observability(pulumi.ComponentResource):
             f"{name}-dashboard",
             config_json=dashboard_json(settings),
             folder=folder.uid,
-            message=f"reconciliation-platform/{stack}: pulumi up",
+            message=f"{pulumi.get_project()}/{stack}: pulumi up",
             overwrite=False,
             opts=child,
         )

@@ -46,7 +46,7 @@ def _fired(plan: dict, policy: str) -> list[str]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_stack_passes_every_policy(plans: dict, stack: str) -> None:
     assert violations(plans[stack]) == []
-    assert len(POLICIES) == 8
+    assert len(POLICIES) == 9
 
 
 def _broken(plans: dict, stack: str, resource_type: str, change) -> dict:
@@ -129,11 +129,26 @@ def test_a_bare_wildcard_resource_is_refused(plans: dict, as_text: bool) -> None
     policy = next(r for r in plan["resources"] if r["name"] == "secrets-read-secrets")
     document = policy["inputs"]["policy"]
     document["Statement"][0]["Resource"] = "*"
+    sid = document["Statement"][0]["Sid"]
     if as_text:  # what `pulumi preview` hands over: the document as JSON text
         policy["inputs"]["policy"] = json.dumps(document)
     assert _fired(plan, "no-wildcard-resource") == [
-        "aws:iam/rolePolicy:RolePolicy 'secrets-read-secrets': statement 0 allows a bare '*' resource"
+        f"aws:iam/rolePolicy:RolePolicy 'secrets-read-secrets': statement 0 ({sid}) allows a bare '*' resource"
     ]
+    assert _fired(plan, "no-wildcard-action") == []
+
+
+@pytest.mark.parametrize("action", ["*", "secretsmanager:*"])
+def test_a_wildcard_action_is_refused(plans: dict, action: str) -> None:
+    plan = copy.deepcopy(plans["prod"])
+    policy = next(r for r in plan["resources"] if r["name"] == "secrets-read-secrets")
+    statement = policy["inputs"]["policy"]["Statement"][0]
+    statement["Action"] = [*statement["Action"], action]
+    assert _fired(plan, "no-wildcard-action") == [
+        f"aws:iam/rolePolicy:RolePolicy 'secrets-read-secrets': statement 0 ({statement['Sid']}) allows the wildcard "
+        f"action {action}"
+    ]
+    assert _fired(plan, "no-wildcard-resource") == []
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -172,5 +187,6 @@ def test_not_resource_is_as_broad_as_a_wildcard(plans: dict) -> None:
     statement = policy["inputs"]["policy"]["Statement"][0]
     statement["NotResource"] = statement.pop("Resource")
     assert _fired(plan, "no-wildcard-resource") == [
-        "aws:iam/rolePolicy:RolePolicy 'secrets-read-secrets': statement 0 allows NotResource, as broad as '*'"
+        f"aws:iam/rolePolicy:RolePolicy 'secrets-read-secrets': statement 0 ({statement['Sid']}) allows NotResource, "
+        "as broad as '*'"
     ]

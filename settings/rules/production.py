@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from settings.base import count_of
+from policy.guardrails import count_of
 from settings.engine import MISSING, Problem, rule
 from settings.engine import at as _at
 

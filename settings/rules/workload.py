@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from settings.base import count_of
+from policy.guardrails import count_of
 from settings.engine import MISSING, STACK, Problem, rule
 from settings.engine import at as _at
 from settings.objects import recommended_labels

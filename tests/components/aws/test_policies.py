@@ -63,9 +63,9 @@ def test_the_reader_role_is_least_privilege(result: RunResult, settings: StackSe
 def test_the_policy_checks_catch_a_wildcard_and_a_missing_aud() -> None:
     # Proves the assertions above can fail.
     wildcard = {"Statement": [{"Sid": "Bad", "Action": ["secretsmanager:GetSecretValue"], "Resource": "*"}]}
-    assert identity_policy_problems(wildcard) == ["Bad: a bare * (or no) resource"]
+    assert identity_policy_problems(wildcard) == ["statement 0 (Bad) allows a bare '*' resource"]
     admin = {"Statement": [{"Sid": "Admin", "Action": "kms:*", "Resource": ["arn:aws:kms:x"]}]}
-    assert identity_policy_problems(admin) == ["Admin: a wildcard action"]
+    assert identity_policy_problems(admin) == ["statement 0 (Admin) allows the wildcard action kms:*"]
     no_aud = {"Statement": [{"Condition": {"StringEquals": {"issuer:sub": "system:serviceaccount:ns:sa"}}}]}
     assert trust_problems(no_aud, "issuer", "system:serviceaccount:ns:sa") == ["no aud condition"]
 

@@ -18,15 +18,16 @@ providers. ``--exit-code`` exits 1 when anything differs; errors exit 2.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.metadata
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from difflib import SequenceMatcher
@@ -66,8 +67,8 @@ class ResourceDiff:
     changes: list[Change] = field(default_factory=list)
 
 
-def git(*args: str, cwd: Path = ROOT) -> str:
-    completed = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+def git(*args: str, cwd: Path | None = None) -> str:
+    completed = subprocess.run(["git", *args], cwd=cwd or ROOT, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise ValueError(f"git {' '.join(args)}: {completed.stderr.strip()}")
     return completed.stdout.strip()
@@ -110,30 +111,100 @@ def render_plans(tree: Path, stacks: list[str], kept: Path | None = None) -> dic
         return plans
     if kept is not None and all((kept / stack / PLAN).is_file() for stack in present):
         return {**plans, **{stack: _read_plan(kept / stack / PLAN, stack, tree) for stack in present}}
-    with tempfile.TemporaryDirectory(prefix="offline-diff-render-") as out:
-        completed = _render(tree, ["--stacks", *present, "--out", out])
-        if completed.returncode == 2 and "unrecognized arguments: --stacks" in completed.stderr:
-            for stack in present:
-                completed = _render(tree, ["--stack", stack, "--out", f"{out}/{stack}"])
-                _check(completed, stack, tree)
-        else:
-            _check(completed, ", ".join(present), tree)
-        for stack in present:
-            plans[stack] = _read_plan(Path(out) / stack / PLAN, stack, tree)
-            if kept is not None:
-                (kept / stack).mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(Path(out) / stack / PLAN, kept / stack / PLAN)
+    texts = _render_here(tree, present) if tree == ROOT else _render_elsewhere(tree, present)
+    for stack, text in texts.items():
+        plans[stack] = _parse_plan(text, stack, tree)
+        if kept is not None:
+            (kept / stack).mkdir(parents=True, exist_ok=True)
+            (kept / stack / PLAN).write_text(text, encoding="utf-8")
     return plans
 
 
+def _render_here(tree: Path, stacks: list[str]) -> dict[str, str]:
+    """Each stack's plan.json text from the code running this diff (the tree it comes from): in
+    this process, so the SDKs are imported once for the diff and the render alike."""
+    # Imported here: the SDKs take seconds to import, and a diff read from kept plans needs none.
+    import pulumi  # noqa: PLC0415
+
+    from offline.harness import read_stack_file, run_stack, to_wire  # noqa: PLC0415
+    from offline.render import plan  # noqa: PLC0415
+
+    found = {}
+    for stack in stacks:
+        try:
+            result = run_stack(stack, *to_wire(read_stack_file(tree / f"Pulumi.{stack}.yaml")))
+        except (pulumi.RunError, ValueError) as error:
+            raise ValueError(f"rendering {stack} at {tree} failed:\nerror: {error}") from None
+        found[stack] = plan(result)
+    return found
+
+
+def _render_elsewhere(tree: Path, stacks: list[str]) -> dict[str, str]:
+    """Each stack's plan.json text from ``tree``'s own render CLI, all its stacks in one process
+    (a revision whose render takes one stack at a time: a process per stack)."""
+    with tempfile.TemporaryDirectory(prefix="offline-diff-render-") as out:
+        completed = _render(tree, ["--stacks", *stacks, "--out", out])
+        if completed.returncode == 2 and "unrecognized arguments: --stacks" in completed.stderr:
+            for stack in stacks:
+                completed = _render(tree, ["--stack", stack, "--out", f"{out}/{stack}"])
+                _check(completed, stack, tree)
+        else:
+            _check(completed, ", ".join(stacks), tree)
+        found = {}
+        for stack in stacks:
+            plan_file = Path(out) / stack / PLAN
+            if not plan_file.is_file():
+                raise ValueError(f"{tree} renders no {PLAN}: that revision predates the diff and cannot be compared")
+            found[stack] = plan_file.read_text(encoding="utf-8")
+        return found
+
+
+def _blobs(revision: str | None) -> list[str]:
+    """``<blob> <path>`` of every file a render of ``revision`` reads, as git names the content: a
+    commit's tree, or the working tree's files (tracked and untracked, the ignored ones left out),
+    hashed as git would store them but without writing anything."""
+    if revision is not None:
+        listing = git("ls-tree", "-r", "-z", "--full-tree", f"{revision}^{{tree}}")
+        entries = (entry.split("\t", 1) for entry in listing.split("\0") if entry)
+        return sorted(f"{meta.split()[2]} {path}" for meta, path in entries)
+    top = Path(git("rev-parse", "--show-toplevel"))
+    files = git("ls-files", "--cached", "--others", "--exclude-standard", "--deduplicate", "-z", cwd=top)
+    paths = sorted(path for path in files.split("\0") if path and (top / path).is_file())
+    hashed = subprocess.run(
+        ["git", "hash-object", "--stdin-paths"],
+        cwd=top,
+        input="\n".join(paths),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return sorted(f"{blob} {path}" for blob, path in zip(hashed, paths, strict=True))
+
+
+def plan_key(revision: str | None) -> str:
+    """What a revision's plans depend on, as a folder name: the content of its files (so the
+    working tree, when it holds what a commit holds, shares that commit's plans), the interpreter
+    and the installed packages (the SDKs write the inputs), and the hour (a plan carries the
+    clock: a reminder's start date is left out within the hour before it)."""
+    digest = hashlib.sha256(sys.version.encode())
+    for line in _blobs(revision):
+        digest.update(f"{line}\n".encode())
+    packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
+    digest.update("\n".join(packages).encode())
+    return f"{digest.hexdigest()[:20]}-{datetime.now(UTC):%Y%m%dT%H}"
+
+
 def kept_for(cache: Path | None, revision: str | None) -> Path | None:
-    """Where a revision's plans are kept in ``cache``: by commit and hour (a plan carries the
-    clock: a reminder's start date is left out within the hour before it), never the working
-    tree's, which has no commit."""
-    if cache is None or revision is None:
+    """Where ``revision``'s plans are kept in ``cache`` (None: not kept); folders older than a day
+    are removed, since the hour is part of every key."""
+    if cache is None:
         return None
-    commit = git("rev-parse", "--verify", f"{revision}^{{commit}}")
-    return cache / f"{commit}-{datetime.now(UTC):%Y%m%dT%H}"
+    if cache.is_dir():
+        stale = datetime.now(UTC).timestamp() - 24 * 3600
+        for folder in cache.iterdir():
+            if folder.is_dir() and folder.stat().st_mtime < stale:
+                shutil.rmtree(folder, ignore_errors=True)
+    return cache / plan_key(revision)
 
 
 def _render(tree: Path, args: list[str]) -> subprocess.CompletedProcess:
@@ -147,9 +218,11 @@ def _check(completed: subprocess.CompletedProcess, what: str, tree: Path) -> Non
 
 
 def _read_plan(plan_file: Path, stack: str, tree: Path) -> dict[str, dict]:
-    if not plan_file.is_file():
-        raise ValueError(f"{tree} renders no {PLAN}: that revision predates the diff and cannot be compared")
-    plan = json.loads(plan_file.read_text(encoding="utf-8"))
+    return _parse_plan(plan_file.read_text(encoding="utf-8"), stack, tree)
+
+
+def _parse_plan(text: str, stack: str, tree: Path) -> dict[str, dict]:
+    plan = json.loads(text)
     found: dict[str, dict] = {}
     if "capacity" in plan:  # what the stack reserves and costs, compared like a resource
         found[CAPACITY] = {"type": "stack", "name": "capacity", "inputs": plan["capacity"]}
@@ -164,11 +237,15 @@ def _read_plan(plan_file: Path, stack: str, tree: Path) -> dict[str, dict]:
 def render_trees(
     trees: list[Path], stacks: list[str], kept: list[Path | None] | None = None
 ) -> dict[Path, dict[str, dict[str, dict] | None]]:
-    """``render_plans`` of each tree, the trees at once (a process each, on as many cores)."""
+    """``render_plans`` of each tree, the trees at once: another revision's in a process of its
+    own, the running code's own tree in this one (its main thread: the mocks' event loop)."""
     kept = kept or [None] * len(trees)
-    with ThreadPoolExecutor(max_workers=max(min(len(trees), os.cpu_count() or 1), 1)) as pool:
-        futures = {tree: pool.submit(render_plans, tree, stacks, keep) for tree, keep in zip(trees, kept, strict=True)}
-        return {tree: future.result() for tree, future in futures.items()}
+    work = list(zip(trees, kept, strict=True))
+    elsewhere = [(tree, keep) for tree, keep in work if tree != ROOT]
+    with ThreadPoolExecutor(max_workers=max(len(elsewhere), 1)) as pool:
+        futures = {tree: pool.submit(render_plans, tree, stacks, keep) for tree, keep in elsewhere}
+        here = {tree: render_plans(tree, stacks, keep) for tree, keep in work if tree == ROOT}
+        return here | {tree: future.result() for tree, future in futures.items()}
 
 
 def _without_providers(plan: dict[str, dict] | None) -> dict[str, dict] | None:
@@ -436,6 +513,41 @@ def stacks_in(tree: Path) -> set[str]:
     return {path.name.split(".")[1] for path in tree.glob("Pulumi.*.yaml")}
 
 
+def stacks_at(revision: str | None) -> set[str]:
+    """The stacks ``revision`` has a stack file for (None: the working tree)."""
+    if revision is None:
+        return stacks_in(ROOT)
+    names = git("ls-tree", "--name-only", f"{revision}^{{tree}}").splitlines()
+    return {name.split(".")[1] for name in names if re.fullmatch(r"Pulumi\.[^.]+\.yaml", name)}
+
+
+def plans_of(
+    revisions: list[str | None], stacks: list[str], kept: list[Path | None]
+) -> list[dict[str, dict[str, dict] | None]]:
+    """Each revision's plans: read back where ``kept`` holds them all, the others checked out and
+    rendered at once."""
+    found: list[dict[str, dict[str, dict] | None]] = []
+    missing = []
+    for revision, keep in zip(revisions, kept, strict=True):
+        present = [stack for stack in stacks if stack in stacks_at(revision)]
+        if keep is not None and all((keep / stack / PLAN).is_file() for stack in present):
+            plans = dict.fromkeys(stacks)
+            found.append(plans | {stack: _read_plan(keep / stack / PLAN, stack, keep) for stack in present})
+        else:
+            found.append({})
+            missing.append((len(found) - 1, revision, keep))
+    # Two revisions with the same content (the working tree as HEAD holds it) render once.
+    keys: list[Path | int] = [keep if keep is not None else index for index, _, keep in missing]
+    unique = {key: revision for key, (_, revision, _) in zip(keys, missing, strict=True)}
+    with ExitStack() as trees_in_use:
+        trees = {key: trees_in_use.enter_context(checkout(revision)) for key, revision in unique.items()}
+        kept_at = [key if isinstance(key, Path) else None for key in trees]
+        rendered = render_trees(list(trees.values()), stacks, kept_at)
+        for (index, _, _), key in zip(missing, keys, strict=True):
+            found[index] = rendered[trees[key]]
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./tasks.sh diff", description=__doc__.split("\n")[0])
     parser.add_argument("stack", nargs="*", help="stacks to compare (default: every stack on either side)")
@@ -447,15 +559,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache",
         type=Path,
-        help="keep each revision's plans here, by commit and hour, and reuse them (not the working tree's)",
+        default=ROOT / "build" / "plans",
+        help="keep each revision's plans here, by content, packages and hour, and reuse them (default: %(default)s)",
     )
+    parser.add_argument("--no-cache", dest="cache", action="store_const", const=None, help="render every revision")
     args = parser.parse_args(argv)
     formatter = format_markdown if args.format == "markdown" else format_text
     sections, changed = [], False
     try:
         if args.stacks:
             _known(list(args.stacks), stacks_in(ROOT), "the working tree")
-            plans = render_plans(ROOT, list(args.stacks))
+            plans = render_plans(ROOT, list(args.stacks), kept_for(args.cache, None))
             # Each stack has its own providers by design: their resources, and which provider
             # each resource uses, are left out.
             first, second = (_without_providers(plans[stack]) for stack in args.stacks)
@@ -465,15 +579,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             base = args.base or default_base()
             label = f"{git('rev-parse', '--short', base)} -> {args.head or 'working tree'}"
-            with checkout(base) as before, checkout(args.head) as after:
-                stacks = args.stack or sorted(stacks_in(before) | stacks_in(after))
-                _known(stacks, stacks_in(before) | stacks_in(after), "either revision")
-                kept = [kept_for(args.cache, base), kept_for(args.cache, args.head)]
-                plans = render_trees([before, after], stacks, kept)
-                for stack in stacks:
-                    diffs = compare(plans[before][stack], plans[after][stack])
-                    sections.append(formatter(f"Stack {stack} ({label})", diffs))
-                    changed = changed or bool(diffs)
+            revisions = [base, args.head]
+            there = [stacks_at(revision) for revision in revisions]
+            stacks = args.stack or sorted(there[0] | there[1])
+            _known(stacks, there[0] | there[1], "either revision")
+            kept = [kept_for(args.cache, revision) for revision in revisions]
+            plans = plans_of(revisions, stacks, kept)
+            for stack in stacks:
+                diffs = compare(plans[0][stack], plans[1][stack])
+                sections.append(formatter(f"Stack {stack} ({label})", diffs))
+                changed = changed or bool(diffs)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

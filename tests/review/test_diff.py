@@ -1,15 +1,25 @@
 """The offline plan diff, on real renders of this repository: identical revisions show nothing, a
 one-setting change shows exactly that field, a change the provider cannot make in place is marked
-as a replacement, and two stacks compare side by side."""
+as a replacement, two stacks compare side by side, and plans are kept by what they depend on.
+
+The diffs of a copy of this repository run the CLI's ``main`` in this process as if it ran from the
+copy (its code is this tree's): the working tree renders here, another revision with its own render
+CLI, and the module's diffs share one plan cache, so the unchanged base renders once. One diff runs
+the CLI as a command."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 from unittest.mock import ANY
 
 import pytest
@@ -22,14 +32,19 @@ from review import diff
 from review.replacements import forces_replacement
 from settings.quantity import parse_quantity
 
+# One worker runs the module: its diffs share the copy and the base's plans.
+pytestmark = pytest.mark.xdist_group("review-diff")
+
 # What a copy of the repository needs to render: the program, its settings and tooling.
 COPIED = (
+    ".gitignore",
     "__main__.py",
     "Pulumi.yaml",
     "capacity",
     "components",
     "settings",
     "offline",
+    "policy",
     "review",
     "rotation",
     "schemas",
@@ -45,7 +60,7 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in COPIED:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__", "venv"))
         else:
             shutil.copy2(source, copy / name)
     for stack_file in ROOT.glob("Pulumi.*.yaml"):
@@ -60,11 +75,13 @@ def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *identity, *args], cwd=repo, check=True, capture_output=True, text=True).stdout
 
 
-def _diff(repo: Path, *args: str) -> subprocess.CompletedProcess:
-    # The module's diffs share the base's renders (its plans kept by commit and hour): each test
-    # still runs the real CLI over real renders, and the unchanged base is rendered once.
-    command = [sys.executable, "-m", "review.diff", *args, "--cache", str(repo.parent / "plans")]
-    return subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
+def _diff(repo: Path, *args: str, cache: Path | None = None) -> subprocess.CompletedProcess:
+    """``./tasks.sh diff ARGS`` in ``repo``, run here (see the module's docstring)."""
+    out, err = io.StringIO(), io.StringIO()
+    cache = cache or repo.parent / "plans"
+    with mock.patch.object(diff, "ROOT", repo), redirect_stdout(out), redirect_stderr(err):
+        code = diff.main([*args, "--cache", str(cache)])
+    return subprocess.CompletedProcess(["diff", *args], code, out.getvalue(), err.getvalue())
 
 
 def _edit(repo: Path, changes: dict) -> None:
@@ -74,7 +91,11 @@ def _edit(repo: Path, changes: dict) -> None:
 
 
 def test_identical_revisions_show_no_change(repository: Path) -> None:
-    completed = _diff(repository, "dev", "--base", "HEAD", "--head", "HEAD", "--exit-code")
+    # The command itself, over the module's cache: a working tree that holds HEAD's content
+    # shares HEAD's plans, so this renders nothing once another diff has rendered the base.
+    command = [sys.executable, "-m", "review.diff", "dev", "--base", "HEAD", "--head", "HEAD", "--exit-code"]
+    command += ["--cache", str(repository.parent / "plans")]
+    completed = subprocess.run(command, cwd=repository, capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines()[1:] == ["    no changes"]
     assert _git(repository, "worktree", "list").count("\n") == 1  # its temporary worktrees are gone
@@ -121,7 +142,7 @@ def test_a_change_the_provider_cannot_make_in_place_is_a_replacement(repository:
 
 
 def test_two_stacks_compare_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
-    assert diff.main(["--stacks", "dev", "prod", "--exit-code"]) == 1
+    assert diff.main(["--stacks", "dev", "prod", "--exit-code", "--no-cache"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("Stack dev -> prod (working tree)\n")
     assert "  +- aws:iam/role:Role::secrets-reader  (replace)" in out
@@ -366,23 +387,48 @@ def test_a_stack_that_exists_nowhere_is_an_error_naming_the_stacks(capsys: pytes
     assert capsys.readouterr().err == f"error: no stack 'nosuch' in the working tree; the stacks are: {stacks}\n"
 
 
-def test_a_revisions_kept_plans_are_reused_and_the_working_tree_is_always_rendered(repository: Path) -> None:
-    """With --cache, a revision's plans are read back (a marker put into the kept plan shows in the
-    next diff), while the working tree is rendered every time."""
+def test_plans_are_kept_by_content_and_rendered_again_only_when_it_changes(repository: Path) -> None:
+    """With --cache, plans are kept under a key of what they depend on: a marker put into a kept
+    plan shows wherever the key is reused. The working tree, holding HEAD's content (an ignored
+    file aside), reuses HEAD's plans; once a stack file changes it is rendered again."""
     cache = repository.parent / "kept-for-this-test"
-    first = _diff_kept(repository, cache)
+    first = _diff(repository, "dev", "--base", "HEAD", cache=cache)
     assert first.returncode == 0, first.stderr
-    (kept,) = cache.iterdir()  # one revision: HEAD, at this hour
-    assert kept.name.startswith(_git(repository, "rev-parse", "HEAD").strip())
+    (kept,) = cache.iterdir()  # HEAD and the working tree: one content, one key, one render
     plan_file = kept / "dev" / diff.PLAN
     plan = json.loads(plan_file.read_text())
     plan["resources"][0]["inputs"]["kept-marker"] = "from the cache"
     plan_file.write_text(json.dumps(plan))
-    second = _diff_kept(repository, cache)
-    assert second.returncode == 0, second.stderr
-    assert '        kept-marker: "from the cache" -> (unset)' in second.stdout.splitlines()
+    (repository / "build").mkdir(exist_ok=True)
+    (repository / "build" / "scratch.txt").write_text("ignored: changes no key\n")
+    second = _diff(repository, "dev", "--base", "HEAD", "--exit-code", cache=cache)
+    assert (second.returncode, second.stdout.splitlines()[1:]) == (0, ["    no changes"]), second.stderr
+    before = validated("dev")[0].backend.env["LOG_LEVEL"]
+    _edit(repository, {"backend.env.LOG_LEVEL": "info" if before != "info" else "debug"})
+    try:
+        third = _diff(repository, "dev", "--base", "HEAD", cache=cache)
+    finally:
+        _git(repository, "checkout", "--", "Pulumi.dev.yaml")
+    assert third.returncode == 0, third.stderr
+    assert '        kept-marker: "from the cache" -> (unset)' in third.stdout.splitlines()
+    assert len(list(cache.iterdir())) == 2
 
 
-def _diff_kept(repository: Path, cache: Path) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "review.diff", "dev", "--base", "HEAD", "--cache", str(cache)]
-    return subprocess.run(command, cwd=repository, capture_output=True, text=True, check=False)
+def test_a_plans_key_follows_the_packages_and_the_hour() -> None:
+    key = diff.plan_key("HEAD")
+    assert diff.plan_key("HEAD") == key
+    with mock.patch.object(diff.sys, "version", "3.99.0 (another interpreter)"):
+        assert diff.plan_key("HEAD") != key
+    with mock.patch.object(diff.importlib.metadata, "distributions", list):
+        assert diff.plan_key("HEAD") != key
+    assert key.endswith(f"-{datetime.now(UTC):%Y%m%dT%H}")
+
+
+def test_kept_plans_older_than_a_day_are_removed(tmp_path: Path) -> None:
+    old, recent = tmp_path / "old-key", tmp_path / "recent-key"
+    for folder in (old, recent):
+        folder.mkdir()
+    day_ago = (datetime.now(UTC) - timedelta(hours=25)).timestamp()
+    os.utime(old, (day_ago, day_ago))
+    assert diff.kept_for(tmp_path, "HEAD") == tmp_path / diff.plan_key("HEAD")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recent-key"]

@@ -11,7 +11,7 @@
 #   ./tasks.sh capacity simulate|replay|rightsize|pr [stack] ...   HPA dry run, replay, rightsizing, PR comparison (docs/capacity.md)
 #   ./tasks.sh test [pytest args]           lint, format check, tests with the coverage gate
 #   ./tasks.sh bench                        render/import/test-suite timings (docs/performance.md)
-#   ./tasks.sh docs                         regenerate docs/security/SECRETS_ROTATION_POLICY.md
+#   ./tasks.sh docs [--check]               regenerate the rotation policy and docs/settings.md (--check: name each stale one)
 #   ./tasks.sh fmt                          apply ruff fixes and formatting
 #   ./tasks.sh mutate [module...]           mutation testing (cosmic-ray): kill rate per module, survivors
 #   ./tasks.sh help                         this list
@@ -207,8 +207,14 @@ case "${1:-}" in
     exec "$VENV/bin/python" -m tools.bench "${@:2}"
     ;;
   docs)
+    # Every generated document. With --check each is compared, never written: every stale one is
+    # named, and the exit code is non-zero if any is.
     program_env
-    exec "$VENV/bin/python" -m tools.rotation_policy "${@:2}"
+    status=0
+    for generator in tools.rotation_policy tools.settings_reference; do
+      "$VENV/bin/python" -m "$generator" "${@:2}" || status=$?
+    done
+    exit "$status"
     ;;
   fmt)
     program_env

@@ -48,12 +48,14 @@ TagValue = Annotated[str, matching(_TAG_VALUE, "a tag value: up to 256 letters, 
 
 
 def _not_in_the_future(day: date) -> date:
+    """A date such as 2025-01-31, not in the future."""
     if day > date.today():
         raise ValueError(f"a date not in the future (today is {date.today().isoformat()})")
     return day
 
 
 def _go_duration(text: str) -> str:
+    """A duration such as 1h, 30m or 1h30m, at least 1m."""
     # What ExternalSecret's refreshInterval accepts (a Go duration), at least a minute: a tighter
     # loop costs a Secrets Manager call per secret per interval.
     match = _DURATION.fullmatch(text) if text else None
@@ -70,8 +72,13 @@ class OidcProvider(Model):
 
     arn: Annotated[
         str, matching(_OIDC_ARN, "an IAM OIDC provider ARN such as arn:aws:iam::<account>:oidc-provider/...")
-    ]
-    issuer_url: Annotated[str, matching(_ISSUER, "the cluster's OIDC issuer URL, https://..., no trailing slash")]
+    ] = Field(
+        description="The provider's ARN: its account must be in `aws.allowedAccountIds`, and it must name the "
+        "issuer of `issuerUrl`."
+    )
+    issuer_url: Annotated[str, matching(_ISSUER, "the cluster's OIDC issuer URL, https://..., no trailing slash")] = (
+        Field(description="The cluster's OIDC issuer URL, as `aws eks describe-cluster` prints it.")
+    )
 
     @property
     def issuer(self) -> str:
@@ -80,35 +87,64 @@ class OidcProvider(Model):
 
 
 class Aws(Model):
-    region: Region
-    allowed_account_ids: Annotated[tuple[AccountId, ...], Field(min_length=1), each_once("value")]
-    oidc_provider: OidcProvider
-    # Added to every AWS resource; the program adds project, stack and managed-by itself.
-    tags: dict[TagKey, TagValue] = Field(default_factory=dict)
+    region: Region = Field(description="The region the AWS provider deploys into, never `AWS_REGION`.")
+    allowed_account_ids: Annotated[tuple[AccountId, ...], Field(min_length=1), each_once("value")] = Field(
+        description="The only accounts the stack deploys into: the provider refuses the credentials of any other."
+    )
+    oidc_provider: OidcProvider = Field(
+        description="The cluster's IAM OIDC provider: the only principal the secrets reader's role trusts (IRSA)."
+    )
+    tags: dict[TagKey, TagValue] = Field(
+        default_factory=dict,
+        description="Default tags of every AWS resource, among them the required `owner` (the team that answers "
+        "for them); the program sets `project`, `stack` and `managed-by` itself, and refuses them here.",
+    )
 
 
 class InventorySecret(Model):
     """One secret the backend reads, as the rotation policy lists it."""
 
-    name: Annotated[str, matching(_ENV_NAME, "an environment variable name in capitals such as JWT_SECRET")]
+    name: Annotated[str, matching(_ENV_NAME, "an environment variable name in capitals such as JWT_SECRET")] = Field(
+        description="The environment variable the backend reads the secret from; each once, and not also in "
+        "`backend.env`."
+    )
     # Also a tag value on the secret: the tag character set.
     owner: Annotated[
         str,
         Field(min_length=1, max_length=64),
         matching(_TAG_VALUE, "a team name: letters, digits, spaces or _.:/=+-@"),
-    ]
-    rotation_days: Int32 = Field(ge=1, le=3650)
-    automation: Literal["automated", "manual"]
-    last_rotated: Annotated[date, AfterValidator(_not_in_the_future)]
-    description: Annotated[str, Field(min_length=1, max_length=2048)]
-    # Where it lives in Secrets Manager (default: reconciliation/<stack>/<NAME>) and the JSON
-    # property that holds the value.
+    ] = Field(description="The team that rotates the secret; also a tag of the secret.")
+    rotation_days: Int32 = Field(
+        ge=1,
+        le=3650,
+        description="Days from one rotation to the next: longer than `secrets.reminderLeadDays`, and at most 1000 "
+        "for an automated secret (Secrets Manager's limit).",
+    )
+    automation: Literal["automated", "manual"] = Field(
+        description="`automated`: a rotation function of this repository rotates it on schedule; `manual`: its "
+        "owner does, following its runbook in the rotation policy."
+    )
+    last_rotated: Annotated[date, AfterValidator(_not_in_the_future)] = Field(
+        description="The day of the last rotation, from which the rotation policy counts the next; for an "
+        "automated secret Secrets Manager records each rotation instead."
+    )
+    description: Annotated[str, Field(min_length=1, max_length=2048)] = Field(
+        description="What the secret is, for the rotation policy and the secret's own description."
+    )
     secret_name: (
         Annotated[str, matching(_SECRET_NAME, "a Secrets Manager name such as reconciliation/jwt-secret")] | None
-    ) = None
-    property: Annotated[str, matching(_PROPERTY, "a JSON property name such as value")] = "value"
-    # An existing secret to adopt (Pulumi's `import`): its full ARN, as describe-secret prints it.
-    import_arn: Annotated[str, matching(_SECRET_ARN, "a Secrets Manager secret ARN")] | None = None
+    ) = Field(
+        None,
+        description="Its name in Secrets Manager, unique in the stack; unset, `reconciliation/<stack>/<NAME>`.",
+    )
+    property: Annotated[str, matching(_PROPERTY, "a JSON property name such as value")] = Field(
+        "value", description="The property of the secret's JSON value that holds it."
+    )
+    import_arn: Annotated[str, matching(_SECRET_ARN, "a Secrets Manager secret ARN")] | None = Field(
+        None,
+        description="An existing secret to adopt (Pulumi's `import`) instead of creating one: its full ARN, as "
+        "`aws secretsmanager describe-secret` prints it, in the stack's region and account, named `secretName`.",
+    )
 
 
 def days_overdue(secret: InventorySecret, today: date) -> int:
@@ -117,19 +153,42 @@ def days_overdue(secret: InventorySecret, today: date) -> int:
 
 
 class Secrets(Model):
-    # The SecretStore, its reader ServiceAccount and the Kubernetes Secret the values land in.
-    store_name: DnsSubdomain = "aws-secrets-manager"
-    reader_service_account: DnsSubdomain = "secrets-reader"
-    target_secret_name: DnsSubdomain = "reconciliation-secrets"
-    refresh_interval: Annotated[str, AfterValidator(_go_duration)] = "1h"
-    # Days a deleted secret can still be restored (Secrets Manager allows 7-30).
-    recovery_window_days: Int32 = Field(30, ge=7, le=30)
-    reminder_lead_days: Int32 = Field(7, ge=1)
-    # How long the rotation functions' logs are kept (a value CloudWatch Logs accepts).
-    log_retention_days: RetentionDays = 365
-    # Who gets each secret's reminder (an SNS e-mail subscription, confirmed once by the recipient).
-    reminder_emails: Annotated[tuple[Email, ...], each_once("value")] = ()
-    inventory: Annotated[tuple[InventorySecret, ...], Field(min_length=1)]
+    store_name: DnsSubdomain = Field(
+        "aws-secrets-manager", description="The SecretStore through which External Secrets reads Secrets Manager."
+    )
+    reader_service_account: DnsSubdomain = Field(
+        "secrets-reader",
+        description="The SecretStore's ServiceAccount, whose IAM role may read the secrets; never the backend "
+        "pods' own.",
+    )
+    target_secret_name: DnsSubdomain = Field(
+        "reconciliation-secrets", description="The Kubernetes Secret the values are synced into, which the pods read."
+    )
+    refresh_interval: Annotated[str, AfterValidator(_go_duration)] = Field(
+        "1h",
+        description="How often External Secrets reads the secrets again; at least `1m`, since each read is a "
+        "Secrets Manager call per secret.",
+    )
+    recovery_window_days: Int32 = Field(
+        30,
+        ge=7,
+        le=30,
+        description="Days a deleted secret (and its key) can still be restored; 30 in production.",
+    )
+    reminder_lead_days: Int32 = Field(
+        7, ge=1, description="Days before a secret is due that its reminders start; shorter than every `rotationDays`."
+    )
+    log_retention_days: RetentionDays = Field(
+        365, description="Days the rotation functions' logs are kept, a period CloudWatch Logs offers."
+    )
+    reminder_emails: Annotated[tuple[Email, ...], each_once("value")] = Field(
+        (),
+        description="Who receives the rotation reminders (an SNS e-mail subscription, which each recipient "
+        "confirms once); production names at least one.",
+    )
+    inventory: Annotated[tuple[InventorySecret, ...], Field(min_length=1)] = Field(
+        description="Every secret the backend reads."
+    )
 
     def secret_name(self, secret: InventorySecret, stack: str) -> str:
         return default_secret_name(secret, stack)

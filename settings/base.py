@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -36,17 +37,27 @@ class Model(BaseModel):
     )
 
 
-def matching(regex: re.Pattern[str], allowed: str):
-    def check(value: str) -> str:
+@dataclass(frozen=True)
+class Pattern:
+    """Text that ``regex`` matches in full; ``allowed`` says what that is, in the error and in the
+    settings reference (tools/settings_reference.py)."""
+
+    regex: re.Pattern[str]
+    allowed: str
+
+    def __call__(self, value: str) -> str:
         # fullmatch: `$` would also accept a trailing newline, which then lands in a manifest.
-        if not regex.fullmatch(value):
-            raise ValueError(f"expected {allowed}")
+        if not self.regex.fullmatch(value):
+            raise ValueError(f"expected {self.allowed}")
         return value
 
-    return AfterValidator(check)
+
+def matching(regex: re.Pattern[str], allowed: str) -> AfterValidator:
+    return AfterValidator(Pattern(regex, allowed))
 
 
 def _int_or_percent(value: Any) -> int | str:
+    """A whole number from 0 or a percentage from 0% to 100%, such as 1 or 25%."""
     # Plain validator: one clear message instead of one per member of an int | str union, and
     # `true` is refused rather than read as 1.
     whole = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT32
@@ -79,6 +90,7 @@ def _int32(value: int) -> int:
 
 
 def _cpu(value: str) -> str:
+    """A CPU quantity in whole millicores, at least 1m."""
     amount = parse_quantity(value)
     # The API server silently rounds anything finer than a millicore up to 1m.
     if amount < Decimal("0.001") or amount % Decimal("0.001"):
@@ -86,30 +98,43 @@ def _cpu(value: str) -> str:
     return value
 
 
-def byte_quantity(minimum: str):
-    floor = parse_quantity(minimum)
+@dataclass(frozen=True)
+class ByteQuantity:
+    """A quantity of whole bytes, at least ``minimum``."""
 
-    def check(value: str) -> str:
+    minimum: str
+
+    def __call__(self, value: str) -> str:
         amount = parse_quantity(value)
-        if amount < floor or amount != amount.to_integral_value():
+        if amount < parse_quantity(self.minimum) or amount != amount.to_integral_value():
             raise ValueError(
-                f"expected whole bytes of at least {minimum}, such as 128Mi or 1Gi (a lower-case m means milli)"
+                f"expected whole bytes of at least {self.minimum}, such as 128Mi or 1Gi (a lower-case m means milli)"
             )
         return value
 
-    return AfterValidator(check)
+
+def byte_quantity(minimum: str) -> AfterValidator:
+    parse_quantity(minimum)  # a malformed floor fails at import, not at the first stack validated
+    return AfterValidator(ByteQuantity(minimum))
+
+
+@dataclass(frozen=True)
+class EachOnce:
+    """A list in which no item (by ``key``) appears twice; the error names ``what`` they are."""
+
+    what: str
+    key: Callable[[Any], str] = str
+
+    def __call__(self, items: tuple) -> tuple:
+        keys = [self.key(item) for item in items]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"each {self.what} may appear once, got {', '.join(keys)}")
+        return items
 
 
 def each_once(what: str, key: Callable[[Any], str] = str) -> AfterValidator:
     """A list in which no item (by ``key``) appears twice; the error names ``what`` they are."""
-
-    def check(items: tuple) -> tuple:
-        keys = [key(item) for item in items]
-        if len(keys) != len(set(keys)):
-            raise ValueError(f"each {what} may appear once, got {', '.join(keys)}")
-        return items
-
-    return AfterValidator(check)
+    return AfterValidator(EachOnce(what, key))
 
 
 # A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters

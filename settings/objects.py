@@ -36,12 +36,12 @@ class ObjectNames(Model):
     """Each object's name; unset means `backend.name`. Service names are RFC 1035 labels (they
     are DNS names), Deployment names RFC 1035 too (they prefix pod names), the rest subdomains."""
 
-    service_account: DnsSubdomain | None = None
-    deployment: DnsName | None = None
-    service: DnsName | None = None
-    network_policy: DnsSubdomain | None = None
-    horizontal_pod_autoscaler: DnsSubdomain | None = None
-    pod_disruption_budget: DnsSubdomain | None = None
+    service_account: DnsSubdomain | None = Field(None, description="The pods' ServiceAccount's name.")
+    deployment: DnsName | None = Field(None, description="The Deployment's name; it prefixes the pods' names.")
+    service: DnsName | None = Field(None, description="The Service's name, which is its DNS name in the cluster.")
+    network_policy: DnsSubdomain | None = Field(None, description="The NetworkPolicy's name.")
+    horizontal_pod_autoscaler: DnsSubdomain | None = Field(None, description="The HorizontalPodAutoscaler's name.")
+    pod_disruption_budget: DnsSubdomain | None = Field(None, description="The PodDisruptionBudget's name.")
 
 
 Selector = Annotated[dict[LabelKey, LabelValue], Field(min_length=1)]

@@ -26,6 +26,7 @@ def seconds(duration: str) -> int:
 
 
 def _duration(value: object) -> str:
+    """A duration such as 30s, 5m or 1h30m: whole h, m and s, largest first, above 0."""
     if isinstance(value, str) and _DURATION.fullmatch(value) and seconds(value) > 0:
         return value
     raise ValueError("expected a duration such as 30s, 5m or 1h30m (whole h, m and s, largest first, above 0)")
@@ -38,6 +39,7 @@ Severity = Literal["critical", "warning", "info"]
 
 
 def _ratio(value: float) -> float:
+    """A ratio between 0 and 1, both excluded, such as 0.6 for 60 %."""
     if not 0 < value < 1:
         raise ValueError("expected a ratio between 0 and 1 exclusive, such as 0.6 for 60 %")
     return value
@@ -46,81 +48,122 @@ def _ratio(value: float) -> float:
 class PodMonitor(Model):
     """For clusters running the Prometheus Operator, which ignores `prometheus.io/*` annotations."""
 
-    enabled: bool = False
-    # The labels the Operator's Prometheus selects PodMonitors on (kube-prometheus-stack:
-    # `release: <helm release>`, unless podMonitorSelectorNilUsesHelmValues is false).
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
-    interval: Duration = "30s"
-    scrape_timeout: Duration = "10s"
+    enabled: bool = Field(False, description="Declare the PodMonitor; needs `backend.metrics.scrape: true`.")
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        description="The labels the Operator's Prometheus selects PodMonitors on (kube-prometheus-stack: "
+        "`release: <helm release>`, unless its `podMonitorSelectorNilUsesHelmValues` is false).",
+    )
+    interval: Duration = Field("30s", description="How often Prometheus scrapes each pod.")
+    scrape_timeout: Duration = Field("10s", description="How long a scrape may take; at most `interval`.")
 
 
 class Alert(Model):
-    # How long the condition must hold before the alert fires (Grafana's and Prometheus' `for`).
-    for_: Duration = Field("5m", alias="for")
-    severity: Severity
+    for_: Duration = Field(
+        "5m",
+        alias="for",
+        description="How long the condition must hold before the alert fires; a multiple of "
+        "`grafana.evaluationInterval`.",
+    )
+    severity: Severity = Field(
+        description="The alert's `severity` label; production sends a critical alert to a `pagerduty` contact point."
+    )
 
 
 class LatencyAlert(Alert):
-    # Seconds: the p95 above which the alert fires.
-    threshold: float = Field(gt=0, le=60)
-    # Queries per second below which the p95 is not judged (a handful of slow queries at night).
-    min_query_rate: float = Field(gt=0)
+    threshold: float = Field(
+        gt=0,
+        le=60,
+        description="Seconds: the p95 of database query time above which the alert fires; below 2, the "
+        "histogram's largest finite bucket, above which the p95 cannot be told.",
+    )
+    min_query_rate: float = Field(
+        gt=0,
+        description="Queries per second below which the p95 is not judged (a handful of slow queries at night).",
+    )
 
 
 class HitRateAlert(Alert):
-    # Ratio: the cache hit rate below which the alert fires.
-    threshold: Annotated[float, AfterValidator(_ratio)]
-    # Cache lookups per second below which the rate is not judged (and never 0/0).
-    min_lookup_rate: float = Field(gt=0)
+    threshold: Annotated[float, AfterValidator(_ratio)] = Field(
+        description="The ratio of cache hits to lookups below which the alert fires (0.6 for 60 %)."
+    )
+    min_lookup_rate: float = Field(
+        gt=0, description="Cache lookups per second below which the rate is not judged (and never 0/0)."
+    )
 
 
 class PoolAlert(Alert):
-    # Ratio of active to total connections in any pod's pool above which the alert fires.
-    threshold: Annotated[float, AfterValidator(_ratio)]
+    threshold: Annotated[float, AfterValidator(_ratio)] = Field(
+        description="The ratio of active to total connections, in any pod's pool, above which the alert fires."
+    )
 
 
 class Alerts(Model):
-    db_query_latency_p95: LatencyAlert
-    cache_hit_rate: HitRateAlert
-    db_pool_utilization: PoolAlert
+    db_query_latency_p95: LatencyAlert = Field(description="The p95 of database query time is too high.")
+    cache_hit_rate: HitRateAlert = Field(description="Too few cache lookups hit.")
+    db_pool_utilization: PoolAlert = Field(description="A pod's database connection pool is nearly exhausted.")
 
 
 class ContactPoint(Model):
-    name: Annotated[str, matching(_NAME, "a contact point name: 1-100 letters, digits, spaces or ._()-")]
-    # email: `addresses`; slack and pagerduty: their webhook URL / integration key come from the
-    # secret config key grafanaSlackUrl / grafanaPagerdutyKey, never from the stack file in clear.
-    type: Literal["email", "slack", "pagerduty"]
-    addresses: tuple[Email, ...] = ()
+    name: Annotated[str, matching(_NAME, "a contact point name: 1-100 letters, digits, spaces or ._()-")] = Field(
+        description="The contact point's name in Grafana."
+    )
+    type: Literal["email", "slack", "pagerduty"] = Field(
+        description="`email` sends to `addresses`; `slack` and `pagerduty` read their webhook URL or integration "
+        "key from the secret `grafanaSlackUrl` or `grafanaPagerdutyKey`, never from the stack file in clear."
+    )
+    addresses: tuple[Email, ...] = Field(
+        (), description="The addresses of an `email` contact point, at least one; only an `email` one has them."
+    )
 
 
 class Grafana(Model):
-    # Where dashboards and rules go: always from the stack, never GRAFANA_URL.
-    url: Url
-    org_id: int = Field(1, ge=1, strict=True)
-    insecure_skip_verify: bool = False
-    # CA bundle (path or PEM) for a private CA; empty means the system's trust store.
-    ca_cert: str = ""
-    retries: int = Field(3, ge=0, le=10, strict=True)
-    retry_wait_seconds: int = Field(5, ge=0, le=60, strict=True)
-    # Default: "Reconciliation backend (<stack>)", uid reconciliation-backend-<stack>.
-    folder_title: Annotated[str, matching(_NAME, "a folder title: 1-100 letters, digits, spaces or ._()-")] | None = (
-        None
+    url: Url = Field(
+        description="The Grafana the dashboard and rules go to, always from the stack, never `GRAFANA_URL`; https "
+        "in production."
     )
-    folder_uid: Uid | None = None
-    dashboard_uid: Uid | None = None
-    # The Prometheus data source that already exists in Grafana.
-    datasource_uid: Uid
-    team: LabelValue = "platform"
-    # The rate() window of every panel and rule: at least four scrape intervals.
-    rate_window: Duration = "5m"
-    # How often Grafana evaluates the rule group: a multiple of 10s.
-    evaluation_interval: Duration = "1m"
-    # Where docs/runbooks/ of this repository can be read (annotations' runbook_url).
-    runbook_base_url: Url
-    contact_point: ContactPoint
-    # Off by default: the global notification policy tree of a shared Grafana is not ours.
-    manage_notification_policy: bool = False
-    alerts: Alerts
+    org_id: int = Field(
+        1,
+        ge=1,
+        strict=True,
+        description="The organisation, never `GRAFANA_ORG_ID`; another than 1 needs `grafanaAuth` as `user:password`.",
+    )
+    insecure_skip_verify: bool = Field(
+        False, description="Skip the verification of Grafana's certificate; refused in production."
+    )
+    ca_cert: str = Field(
+        "", description="A CA bundle (a path or PEM) for a private CA; empty, the system's trust store."
+    )
+    retries: int = Field(3, ge=0, le=10, strict=True, description="How often the provider retries a failed API call.")
+    retry_wait_seconds: int = Field(5, ge=0, le=60, strict=True, description="Seconds between two retries.")
+    folder_title: Annotated[str, matching(_NAME, "a folder title: 1-100 letters, digits, spaces or ._()-")] | None = (
+        Field(None, description="The folder's title; unset, `Reconciliation backend (<stack>)`.")
+    )
+    folder_uid: Uid | None = Field(
+        None, description="The folder's uid; unset, `reconciliation-<stack>`. Not the dashboard's."
+    )
+    dashboard_uid: Uid | None = Field(None, description="The dashboard's uid; unset, `reconciliation-backend-<stack>`.")
+    datasource_uid: Uid = Field(description="The uid of the Prometheus data source that already exists in Grafana.")
+    team: LabelValue = Field("platform", description="The alerts' `team` label.")
+    rate_window: Duration = Field(
+        "5m",
+        description="The `rate()` window of every panel and rule: at least 4 PodMonitor scrape intervals, so that "
+        "one missed scrape never empties it.",
+    )
+    evaluation_interval: Duration = Field(
+        "1m", description="How often Grafana evaluates the rule group: a multiple of 10 s, at most 1 h."
+    )
+    runbook_base_url: Url = Field(
+        description="Where this repository's `docs/runbooks/` can be read: each alert's `runbook_url` is this "
+        "and its file."
+    )
+    contact_point: ContactPoint = Field(description="Where the alerts go.")
+    manage_notification_policy: bool = Field(
+        False,
+        description="Manage the organisation's whole notification policy tree; off by default, since the tree of a "
+        "shared Grafana is not the stack's (the rules route per rule).",
+    )
+    alerts: Alerts = Field(description="The three alerts, each required.")
 
     def folder_uid_for(self, stack: str) -> str:
         return self.folder_uid or default_folder_uid(stack)

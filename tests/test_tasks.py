@@ -230,3 +230,31 @@ def test_a_wrong_command_fails_with_the_usage_on_stderr(repo: Repo, args: list[s
     first, *usage = completed.stderr.splitlines()
     assert first == ("error: unknown command 'nope'" if args else "error: no command given")
     assert "\n".join(usage) + "\n" == repo.run("help").stdout
+
+
+# A stand-in for each generator `docs` runs: it writes, or with --check fails naming its document
+# unless a marker says the document is fresh, as the real ones do when the committed file is stale.
+STUB_GENERATOR = """import pathlib, sys
+if sys.argv[1:] != ["--check"]:
+    print("wrote {document}")
+elif not pathlib.Path("{module}.fresh").exists():
+    sys.exit("error: {document} is stale: run ./tasks.sh docs")
+"""
+GENERATED = {"rotation_policy": "docs/security/SECRETS_ROTATION_POLICY.md", "settings_reference": "docs/settings.md"}
+
+
+def test_docs_writes_every_generated_document_and_its_check_names_each_stale_one(warm: Repo) -> None:
+    (warm.root / "tools").mkdir()
+    (warm.root / "tools" / "__init__.py").write_text("")
+    for module, document in GENERATED.items():
+        (warm.root / "tools" / f"{module}.py").write_text(STUB_GENERATOR.format(module=module, document=document))
+    written = warm.run("docs")
+    assert (written.returncode, written.stdout) == (0, "".join(f"wrote {doc}\n" for doc in GENERATED.values()))
+    stale = warm.run("docs", "--check")
+    assert (stale.returncode, stale.stdout) == (1, "")
+    assert stale.stderr.splitlines() == [f"error: {doc} is stale: run ./tasks.sh docs" for doc in GENERATED.values()]
+    (warm.root / "rotation_policy.fresh").touch()
+    one_stale = warm.run("docs", "--check")
+    assert (one_stale.returncode, one_stale.stderr) == (1, "error: docs/settings.md is stale: run ./tasks.sh docs\n")
+    (warm.root / "settings_reference.fresh").touch()
+    assert warm.run("docs", "--check").returncode == 0

@@ -8,12 +8,12 @@ cannot drift from what is deployed: ``--check`` (and a test) fails when the comm
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import timedelta
 
 from offline.harness import stack_document
 from settings.stackfile import ROOT, stack_names, validated
+from tools import generated
 
 OUT = ROOT / "docs" / "security" / "SECRETS_ROTATION_POLICY.md"
 
@@ -119,19 +119,8 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.rotation_policy", description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="fail if the committed document is stale")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        if not OUT.is_file() or OUT.read_text() != text:
-            print(f"error: {OUT.name} is stale: run ./tasks.sh docs", file=sys.stderr)
-            return 1
-        return 0
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
-    print(f"Wrote {OUT.relative_to(ROOT)}")
-    return 0
+    summary = __doc__.split("\n")[0]
+    return generated.main(argv, module="tools.rotation_policy", summary=summary, out=OUT, render=render)
 
 
 if __name__ == "__main__":

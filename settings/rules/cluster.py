@@ -23,6 +23,7 @@ RESERVED_NAMES = ("default",)
 
 @rule("kubernetes.version")
 def cluster_is_recent_enough(version: str) -> list[Problem]:
+    """The cluster runs Kubernetes 1.27 or later."""
     if minor(version) >= MINIMUM_MINOR:
         return []
     allowed = f"at least 1.{MINIMUM_MINOR} ({MINIMUM_REASONS} from there; older API servers drop them silently)"
@@ -31,6 +32,7 @@ def cluster_is_recent_enough(version: str) -> list[Problem]:
 
 @rule("kubernetes.version", "backend.termination.preStopSleepSeconds")
 def sleep_action_is_available(version: str, sleep: int) -> list[Problem]:
+    """A preStop sleep needs Kubernetes 1.30, for the kubelet's own `sleep` action."""
     if not sleep or minor(version) >= SLEEP_ACTION_MINOR:
         return []
     allowed = (
@@ -42,6 +44,7 @@ def sleep_action_is_available(version: str, sleep: int) -> list[Problem]:
 
 @rule("kubernetes.version", "kubernetes.podSecurityVersion")
 def pod_security_pin_is_meaningful(version: str, pinned: str | None) -> list[Problem]:
+    """The Pod Security pin is `latest`, or from v1.25 to the cluster's version."""
     if pinned is None or pinned == "latest" or PSA_STABLE_MINOR <= minor(pinned) <= minor(version):
         return []
     allowed = (
@@ -53,6 +56,7 @@ def pod_security_pin_is_meaningful(version: str, pinned: str | None) -> list[Pro
 
 @rule("kubernetes.namespace", "kubernetes.createNamespace")
 def namespace_is_ours_to_create(namespace: str, create: bool) -> list[Problem]:
+    """The stack never creates a namespace Kubernetes reserves (`kube-*`, `default`)."""
     if not create or not (namespace.startswith(RESERVED_PREFIX) or namespace in RESERVED_NAMES):
         return []
     allowed = (
@@ -64,6 +68,7 @@ def namespace_is_ours_to_create(namespace: str, create: bool) -> list[Problem]:
 
 @rule("backend.metrics.scrape", "backend.metrics.prometheusNamespace", "backend.networkPolicy.allowedNamespaces")
 def prometheus_can_scrape(scrape: bool, prometheus: str, allowed_namespaces: tuple[str, ...]) -> list[Problem]:
+    """With scraping on, the NetworkPolicy admits the namespace Prometheus scrapes from."""
     if not scrape or prometheus in allowed_namespaces:
         return []
     allowed = (
@@ -75,6 +80,7 @@ def prometheus_can_scrape(scrape: bool, prometheus: str, allowed_namespaces: tup
 
 @rule("kubeconfig")
 def kubeconfig_is_contents(kubeconfig: object) -> list[Problem]:
+    """The kubeconfig secret holds the file's contents, not a path."""
     # The provider reads a path too, but a path in state is one operator's file: on every other
     # machine (a colleague's, CI's) it is missing or another cluster's.
     text = kubeconfig.get_secret_value().strip() if kubeconfig is not None else "{"

@@ -23,6 +23,7 @@ ALERT_KEYS = ("dbQueryLatencyP95", "cacheHitRate", "dbPoolUtilization")
 
 @rule("backend.metrics.podMonitor", "backend.metrics.scrape")
 def pod_monitor_scrapes_in_time(monitor: Any, scrape: bool) -> list[Problem]:
+    """A PodMonitor needs scraping on, and its scrape timeout may not exceed its interval."""
     where = _at("backend.metrics.podMonitor")
     found = []
     if monitor.enabled and not scrape:
@@ -36,6 +37,7 @@ def pod_monitor_scrapes_in_time(monitor: Any, scrape: bool) -> list[Problem]:
 
 @rule("grafana.rateWindow", "backend.metrics.podMonitor")
 def rate_window_holds_enough_samples(window: str, monitor: Any) -> list[Problem]:
+    """The `rate()` window spans at least 4 scrape intervals, so that one missed scrape never empties a rate."""
     need = SAMPLES_PER_WINDOW * seconds(monitor.interval)
     if seconds(window) >= need:
         return []
@@ -48,6 +50,7 @@ def rate_window_holds_enough_samples(window: str, monitor: Any) -> list[Problem]
 
 @rule("grafana.evaluationInterval", "grafana.alerts")
 def alerts_fit_the_evaluation_interval(interval: str, alerts: Any) -> list[Problem]:
+    """The evaluation interval is a multiple of 10 s up to 1 h, and each alert's `for` a multiple of it."""
     step = seconds(interval)
     if step % EVALUATION_STEP or step > 3600:
         allowed = f"a multiple of {EVALUATION_STEP}s up to 1h (Grafana's scheduler ticks every {EVALUATION_STEP}s)"
@@ -63,7 +66,9 @@ def alerts_fit_the_evaluation_interval(interval: str, alerts: Any) -> list[Probl
 
 @rule("grafana.alerts.dbQueryLatencyP95.threshold")
 def latency_threshold_is_measurable(threshold: float) -> list[Problem]:
-    """The alert fires on p95 > threshold. Prometheus' promql/quantile.go (bucketQuantile) never
+    """The latency threshold lies where the p95 of the histogram's buckets can cross it.
+
+    The alert fires on p95 > threshold. Prometheus' promql/quantile.go (bucketQuantile) never
     answers above the largest finite bucket bound (a rank in +Inf reads as that bound), so a
     threshold there or above never fires; and, the first bucket starting at 0, never below the
     quantile of that first bucket (every query in it), so a threshold under that always fires."""
@@ -84,6 +89,7 @@ def latency_threshold_is_measurable(threshold: float) -> list[Problem]:
 
 @rule("grafana.contactPoint", "grafanaSlackUrl", "grafanaPagerdutyKey")
 def contact_point_has_what_its_type_needs(contact: Any, slack: Any, pagerduty: Any) -> list[Problem]:
+    """An email contact point has addresses, a slack or pagerduty one its secret, and none another type's."""
     found = []
     where = _at("grafana.contactPoint")
     if contact.type == "email" and not contact.addresses:
@@ -103,6 +109,7 @@ def contact_point_has_what_its_type_needs(contact: Any, slack: Any, pagerduty: A
 
 @rule("production", "grafana.contactPoint", "grafana.alerts")
 def production_critical_alerts_page(production: bool, contact: Any, alerts: Any) -> list[Problem]:
+    """In production a critical alert pages someone: the contact point is of type `pagerduty`."""
     critical = [key for key in ALERT_KEYS if getattr(alerts, to_snake(key)).severity == "critical"]
     if not production or not critical or contact.type == "pagerduty":
         return []
@@ -112,6 +119,7 @@ def production_critical_alerts_page(production: bool, contact: Any, alerts: Any)
 
 @rule("production", "grafana.url", "grafana.insecureSkipVerify")
 def production_grafana_is_verified(production: bool, url: str, insecure: bool) -> list[Problem]:
+    """Production talks to Grafana over https and verifies its certificate."""
     if not production:
         return []
     found = []
@@ -124,6 +132,7 @@ def production_grafana_is_verified(production: bool, url: str, insecure: bool) -
 
 @rule("grafana.orgId", "grafanaAuth")
 def another_organisation_needs_basic_auth(org_id: int, auth: Any) -> list[Problem]:
+    """An organisation other than 1 needs `grafanaAuth` as `user:password`."""
     # A service account token belongs to one organisation: the provider refuses org_id > 1 with one.
     if org_id == 1 or (auth is not None and ":" in auth.get_secret_value()):
         return []
@@ -136,6 +145,7 @@ def another_organisation_needs_basic_auth(org_id: int, auth: Any) -> list[Proble
 
 @rule("grafana.folderUid", "grafana.dashboardUid", "@stack")
 def folder_and_dashboard_uids_differ(folder: str | None, dashboard: str | None, stack: str) -> list[Problem]:
+    """The folder's and the dashboard's uids differ."""
     # Grafana keeps folders and dashboards under one uid namespace.
     if (folder or default_folder_uid(stack)) != (dashboard or default_dashboard_uid(stack)):
         return []

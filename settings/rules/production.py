@@ -13,6 +13,7 @@ from settings.engine import at as _at
 
 @rule("production", "backend.image.tag")
 def production_pins_its_image(production: bool, tag: str | None) -> list[Problem]:
+    """Production refuses the image tag `latest`."""
     if production and tag == "latest":
         allowed = "production stacks refuse the tag latest; pin a release tag (a digest alone is fine)"
         return [Problem(_at("backend.image.tag"), tag, allowed)]
@@ -26,6 +27,7 @@ def production_pins_its_image(production: bool, tag: str | None) -> list[Problem
     "backend.disruptionBudget.maxUnavailable",
 )
 def production_stays_available(production: bool, floor: int, min_available: Any, max_unavailable: Any) -> list[Problem]:
+    """Production runs at least 2 replicas, with a budget that keeps a pod and lets one go."""
     if not production:
         return []
     if floor < 2:
@@ -67,6 +69,7 @@ PROVIDER_LOCKS = {
 
 @rule("production", "backend.topologySpread")
 def production_spreads(production: bool, spreads: tuple) -> list[Problem]:
+    """Production spreads over zones (soft) and hosts (hard, `maxSkew: 1`)."""
     if not production:
         return []
     keys = sorted(spread.topology_key for spread in spreads)
@@ -97,7 +100,7 @@ def production_spreads(production: bool, spreads: tuple) -> list[Problem]:
 def production_releases_keep_capacity(  # noqa: PLR0917 (the engine passes one piece per key)
     production: bool, unavailable: Any, floor: int, ceiling: int, min_available: Any, max_unavailable: Any
 ) -> list[Problem]:
-    """A release takes down at most a share of the pods, and never more than a drain may."""
+    """A production release takes down at most 25 % of the pods (or one), and never more than a drain may."""
     if not production or (min_available is None) == (max_unavailable is None):
         return []
     # Past a few hundred replicas the margin only grows or shrinks steadily with the count, so
@@ -123,6 +126,7 @@ def production_releases_keep_capacity(  # noqa: PLR0917 (the engine passes one p
 
 @rule("production", "backend.termination.preStopSleepSeconds", "backend.termination.gracePeriodSeconds")
 def production_stops_gracefully(production: bool, sleep: int, grace: int) -> list[Problem]:
+    """Production pods sleep at least 5 s before SIGTERM, then get at least 10 s to stop."""
     found = []
     if production and sleep < MIN_PRESTOP_SECONDS:
         allowed = (
@@ -147,6 +151,7 @@ def production_stops_gracefully(production: bool, sleep: int, grace: int) -> lis
     "backend.autoscaling.maxReplicas",
 )
 def production_scales_up(production: bool, policy: str, floor: int, ceiling: int) -> list[Problem]:
+    """Production can scale up: `scaleUp` is not `Disabled`, and `maxReplicas` is above `minReplicas`."""
     found = []
     if production and policy == "Disabled":
         allowed = "production stacks must be able to scale up under load: Max or Min"
@@ -164,6 +169,7 @@ def _provider_locks() -> list:
 
         @rule("production", f"kubernetes.provider.{key}")
         def provider_switch_is_safe(production: bool, written: bool, _key=key, _value=value, _why=why) -> list[Problem]:
+            """Production never lets the provider drop, skip, adopt or force objects on its own."""
             if not production or written == _value:
                 return []
             allowed = f"production stacks need {str(_value).lower()}: {_why}"
@@ -178,6 +184,7 @@ PROVIDER_SWITCH_RULES = _provider_locks()
 
 @rule("production", "kubernetes.clusterIdentifier")
 def production_names_its_cluster(production: bool, identifier: str | None) -> list[Problem]:
+    """Production sets `kubernetes.clusterIdentifier`."""
     if not production or identifier is not None:
         return []
     allowed = (

@@ -15,6 +15,7 @@ MAX_AUTOMATED_DAYS = 1000
 
 @rule("secrets.inventory")
 def inventory_names_are_unique(inventory: tuple) -> list[Problem]:
+    """Each inventory name appears once."""
     names = [secret.name for secret in inventory]
     doubled = sorted({name for name in names if names.count(name) > 1})
     if not doubled:
@@ -24,6 +25,7 @@ def inventory_names_are_unique(inventory: tuple) -> list[Problem]:
 
 @rule("secrets.inventory", STACK)
 def secret_names_are_unique(inventory: tuple, stack: str) -> list[Problem]:
+    """No two inventory entries share a Secrets Manager name."""
     found, seen = [], {}
     for index, secret in enumerate(inventory):
         name = default_secret_name(secret, stack)
@@ -45,6 +47,7 @@ def _entries(inventory: tuple, key: str, failing, allowed) -> list[Problem]:
 
 @rule("secrets.inventory", "secrets.reminderLeadDays")
 def reminders_come_before_the_due_date(inventory: tuple, lead: int) -> list[Problem]:
+    """Every rotation period is longer than the reminders' lead."""
     return _entries(
         inventory,
         "rotationDays",
@@ -57,6 +60,7 @@ def reminders_come_before_the_due_date(inventory: tuple, lead: int) -> list[Prob
 
 @rule("production", "secrets.reminderEmails")
 def production_reminds_someone(production: bool, emails: tuple) -> list[Problem]:
+    """Production names at least one recipient of the rotation reminders."""
     if not production or emails:
         return []
     allowed = "production stacks name at least one recipient of the rotation reminders"
@@ -65,6 +69,7 @@ def production_reminds_someone(production: bool, emails: tuple) -> list[Problem]
 
 @rule("production", "secrets.recoveryWindowDays")
 def production_keeps_deleted_secrets(production: bool, days: int) -> list[Problem]:
+    """Production keeps a deleted secret restorable for the full 30 days."""
     if not production or days == 30:
         return []
     allowed = "production stacks keep a deleted secret restorable for the full 30 days"
@@ -73,6 +78,7 @@ def production_keeps_deleted_secrets(production: bool, days: int) -> list[Proble
 
 @rule("secrets.inventory", "backend.env")
 def secrets_and_plain_env_do_not_collide(inventory: tuple, env: dict) -> list[Problem]:
+    """No inventory secret is also a plain variable in `backend.env`."""
     return [
         Problem(
             (*_at("backend.env"), secret.name),
@@ -86,6 +92,7 @@ def secrets_and_plain_env_do_not_collide(inventory: tuple, env: dict) -> list[Pr
 
 @rule("aws.oidcProvider", "aws.allowedAccountIds")
 def oidc_provider_is_the_clusters(provider: object, accounts: tuple) -> list[Problem]:
+    """The OIDC provider is in an allowed account and names the issuer of `issuerUrl`."""
     found = []
     account = provider.arn.split(":")[4]
     if account not in accounts:
@@ -99,6 +106,7 @@ def oidc_provider_is_the_clusters(provider: object, accounts: tuple) -> list[Pro
 
 @rule("secrets.inventory", "aws.region", "aws.allowedAccountIds")
 def adopted_secrets_are_in_the_stacks_account(inventory: tuple, region: str, accounts: tuple) -> list[Problem]:
+    """A secret to adopt is in the stack's region and one of its accounts."""
     found = []
     for index, secret in enumerate(inventory):
         if secret.import_arn is None:
@@ -112,6 +120,7 @@ def adopted_secrets_are_in_the_stacks_account(inventory: tuple, region: str, acc
 
 @rule("aws.tags")
 def tags_leave_the_programs_own(tags: dict) -> list[Problem]:
+    """The tags name an `owner`, and leave `project`, `stack` and `managed-by` to the program."""
     found = [
         Problem((*_at("aws.tags"), key), tags[key], f"the program sets this tag itself ({', '.join(PROGRAM_TAGS)})")
         for key in sorted(tags)
@@ -127,6 +136,7 @@ def tags_leave_the_programs_own(tags: dict) -> list[Problem]:
 
 @rule("secrets.readerServiceAccount", "backend.names.serviceAccount", "backend.name")
 def the_pods_never_run_as_the_reader(reader: str, own: str | None, name: str) -> list[Problem]:
+    """The secrets reader's ServiceAccount is not the backend pods' own."""
     if reader != (own or name):
         return []
     allowed = "is the backend pods' own ServiceAccount: the pods would run with the secrets reader's AWS role"
@@ -135,6 +145,7 @@ def the_pods_never_run_as_the_reader(reader: str, own: str | None, name: str) ->
 
 @rule("secrets.inventory", "backend.env")
 def previous_values_have_their_own_names(inventory: tuple, env: dict) -> list[Problem]:
+    """An automated secret's `<NAME>_PREVIOUS` variable is no other variable's name."""
     taken = {secret.name for secret in inventory} | set(env)
     return _entries(
         inventory,
@@ -146,6 +157,7 @@ def previous_values_have_their_own_names(inventory: tuple, env: dict) -> list[Pr
 
 @rule("secrets.inventory")
 def automated_rotation_fits_secrets_manager(inventory: tuple) -> list[Problem]:
+    """An automated secret rotates at least every 1000 days (Secrets Manager's limit)."""
     return _entries(
         inventory,
         "rotationDays",
@@ -156,6 +168,7 @@ def automated_rotation_fits_secrets_manager(inventory: tuple) -> list[Problem]:
 
 @rule("secrets.inventory", STACK)
 def adopted_secrets_are_the_named_ones(inventory: tuple, stack: str) -> list[Problem]:
+    """A secret to adopt is the one its entry names (`secretName`)."""
     found = []
     for index, secret in enumerate(inventory):
         name = default_secret_name(secret, stack)
@@ -172,6 +185,7 @@ AWS_NAME_LIMIT = 64
 
 @rule("environment", "secrets.inventory")
 def aws_names_fit(environment: str, inventory: tuple) -> list[Problem]:
+    """The AWS names derived from the environment and the secrets fit in 64 characters."""
     longest = [aws_name(environment, "secret-reminders"), aws_name(environment, "secrets-reader")]
     longest += [aws_name(environment, "remind", s) for s in inventory]
     longest += [aws_name(environment, "rotate", s) for s in inventory if s.automation == "automated"]

@@ -20,6 +20,7 @@ def _pairs() -> list:
 
         @rule(request, limit)
         def request_within_limit(req: str, lim: str, _path=request, _amount=amount) -> list[Problem]:
+            """Each resource request is at most its limit."""
             if parse_quantity(req) <= parse_quantity(lim):
                 return []
             return [Problem(_at(_path), req, f"must not exceed limits.{_amount} ({lim})")]
@@ -30,6 +31,7 @@ def _pairs() -> list:
 
         @rule(timeout, period)
         def timeout_below_period(seconds: int, every: int, _path=timeout) -> list[Problem]:
+            """Each probe's timeout is less than its period."""
             if seconds < every:
                 return []
             return [Problem(_at(_path), seconds, f"must be less than periodSeconds ({every}) so probes never overlap")]
@@ -43,6 +45,7 @@ PAIR_RULES = _pairs()
 
 @rule("backend.image.tag", "backend.image.digest")
 def image_is_pinned(tag: str | None, digest: str | None) -> list[Problem]:
+    """The image has a tag or a digest."""
     if tag is None and digest is None:
         return [
             Problem(_at("backend.image.tag"), MISSING, "set image.tag or image.digest (an untagged image is :latest)")
@@ -52,6 +55,7 @@ def image_is_pinned(tag: str | None, digest: str | None) -> list[Problem]:
 
 @rule("backend.image.pullPolicy", "backend.image.digest")
 def cache_only_a_digest(policy: str, digest: str | None) -> list[Problem]:
+    """The pull policy `IfNotPresent` needs a digest."""
     if policy == "IfNotPresent" and digest is None:
         allowed = "IfNotPresent needs image.digest (a tag can be re-pushed); use Always or pin a digest"
         return [Problem(_at("backend.image.pullPolicy"), policy, allowed)]
@@ -60,6 +64,7 @@ def cache_only_a_digest(policy: str, digest: str | None) -> list[Problem]:
 
 @rule("backend.termination.preStopSleepSeconds", "backend.termination.gracePeriodSeconds")
 def prestop_leaves_time_to_stop(sleep: int, grace: int) -> list[Problem]:
+    """The preStop sleep is shorter than the grace period."""
     if sleep < grace:
         return []
     allowed = f"must be less than gracePeriodSeconds ({grace}), or the app gets no time to shut down"
@@ -68,6 +73,7 @@ def prestop_leaves_time_to_stop(sleep: int, grace: int) -> list[Problem]:
 
 @rule("backend.autoscaling.minReplicas", "backend.autoscaling.maxReplicas")
 def min_within_max(minimum: int, maximum: int) -> list[Problem]:
+    """`minReplicas` is at most `maxReplicas`."""
     if minimum <= maximum:
         return []
     return [
@@ -77,6 +83,7 @@ def min_within_max(minimum: int, maximum: int) -> list[Problem]:
 
 @rule("backend.rollout.maxSurge", "backend.rollout.maxUnavailable")
 def rollout_can_progress(surge: int | str, unavailable: int | str) -> list[Problem]:
+    """A release can progress: `maxSurge` and `maxUnavailable` are not both 0."""
     if surge in (0, "0%") and unavailable in (0, "0%"):
         return [Problem(_at("backend.rollout.maxSurge"), surge, "maxSurge and maxUnavailable cannot both be 0")]
     return []
@@ -90,6 +97,7 @@ def rollout_can_progress(surge: int | str, unavailable: int | str) -> list[Probl
 def budget_allows_a_drain(
     floor: int, min_available: int | str | None, max_unavailable: int | str | None
 ) -> list[Problem]:
+    """The budget sets exactly one of its keys, and lets at least one pod go at `minReplicas`."""
     where = _at("backend.disruptionBudget")
     if (min_available is None) == (max_unavailable is None):
         value = {"minAvailable": min_available, "maxUnavailable": max_unavailable}
@@ -106,6 +114,7 @@ def budget_allows_a_drain(
 
 @rule("backend.tmpSizeLimit", "backend.resources.limits.ephemeralStorage")
 def tmp_fits_in_ephemeral_storage(tmp_size: str, limit: str) -> list[Problem]:
+    """`/tmp` fits in the ephemeral storage limit."""
     if parse_quantity(tmp_size) <= parse_quantity(limit):
         return []
     return [
@@ -115,6 +124,7 @@ def tmp_fits_in_ephemeral_storage(tmp_size: str, limit: str) -> list[Problem]:
 
 @rule("environment", STACK)
 def environment_is_the_stack(environment: str, stack: str) -> list[Problem]:
+    """`environment` is the stack's name."""
     if environment == stack:
         return []
     allowed = f"must equal the stack name '{stack}' (a copied stack file must not pose as another environment)"
@@ -123,6 +133,7 @@ def environment_is_the_stack(environment: str, stack: str) -> list[Problem]:
 
 @rule("environment", "backend.name")
 def instance_label_fits(environment: str, name: str) -> list[Problem]:
+    """The instance label `<name>-<environment>` has at most 63 characters."""
     instance = f"{name}-{environment}"
     if len(instance) <= INSTANCE_LABEL_LIMIT:
         return []
@@ -135,7 +146,9 @@ def instance_label_fits(environment: str, name: str) -> list[Problem]:
 
 @rule("backend.selector", "backend.name", "environment")
 def selector_fits_the_labels(selector: dict | None, name: str, environment: str) -> list[Problem]:
-    """The pods carry the recommended labels plus the selector: a selector key that is also a
+    """The selector agrees with the recommended labels, and never changes with a release.
+
+    The pods carry the recommended labels plus the selector: a selector key that is also a
     recommended label must agree with it, and none may change with a release."""
     if selector is None:
         return []
@@ -156,6 +169,7 @@ def selector_fits_the_labels(selector: dict | None, name: str, environment: str)
 
 @rule("kubernetes.adopt", "kubernetes.createNamespace")
 def adopted_namespace_is_declared(adopt: tuple, create: bool) -> list[Problem]:
+    """Adopting the namespace needs `createNamespace: true`."""
     if "namespace" not in adopt or create:
         return []
     allowed = "adopting the Namespace needs createNamespace: true (otherwise the program does not declare it)"

@@ -30,7 +30,7 @@ from pathlib import Path
 from capacity import profiles, rightsize
 from capacity.recorded import load_series, recorded_usage
 from capacity.simulate import Row, Summary, simulate, summarize
-from review import diff
+from revisions import git as revisions
 from settings.stackfile import PROJECT, ROOT, load_stack
 
 FACTOR = 5.0  # the default peak over the baseline, of `simulate` and of `pr`'s step
@@ -277,9 +277,9 @@ def _pull_request(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     sections, written = [], 0
     try:
-        base = args.base or diff.default_base()
-        with diff.checkout(base) as before:
-            for stack in sorted(diff.stacks_in(ROOT)):
+        base = args.base or revisions.default_base()
+        with revisions.checkout(base) as before:
+            for stack in sorted(revisions.stacks_in(ROOT)):
                 after = load_settings(stack)
                 old = load_settings(stack, before) if (before / f"Pulumi.{stack}.yaml").is_file() else None
                 if old is not None and _sizing(old) == _sizing(after):

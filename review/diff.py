@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from difflib import SequenceMatcher
@@ -36,8 +36,8 @@ from typing import Any
 
 from review import identity
 from review.replacements import forces_replacement
+from revisions import git as revisions
 
-ROOT = Path(__file__).resolve().parent.parent
 PLAN = "plan.json"
 CAPACITY = "stack::capacity"  # what the stack reserves and costs, compared like a resource
 # Per resource, what a preview would compare besides the inputs.
@@ -67,39 +67,6 @@ class ResourceDiff:
     changes: list[Change] = field(default_factory=list)
 
 
-def git(*args: str, cwd: Path | None = None) -> str:
-    completed = subprocess.run(["git", *args], cwd=cwd or ROOT, capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        raise ValueError(f"git {' '.join(args)}: {completed.stderr.strip()}")
-    return completed.stdout.strip()
-
-
-def default_base() -> str:
-    """The merge base with main (origin/main in a CI checkout), else HEAD."""
-    for ref in ("main", "origin/main"):
-        try:
-            return git("merge-base", ref, "HEAD")
-        except ValueError:
-            continue
-    return git("rev-parse", "HEAD")
-
-
-@contextmanager
-def checkout(revision: str | None):
-    """The source tree of ``revision`` (None: the working tree, as it is), read-only to us."""
-    if revision is None:
-        yield ROOT
-        return
-    commit = git("rev-parse", "--verify", f"{revision}^{{commit}}")
-    with tempfile.TemporaryDirectory(prefix="offline-diff-") as folder:
-        tree = Path(folder) / "tree"
-        git("worktree", "add", "--detach", "--quiet", str(tree), commit)
-        try:
-            yield tree
-        finally:
-            git("worktree", "remove", "--force", str(tree))
-
-
 def render_plans(tree: Path, stacks: list[str], kept: Path | None = None) -> dict[str, dict[str, dict] | None]:
     """Each stack's resources rendered from ``tree``, by type::name (None where the tree has no
     stack file for it): every stack in one render process, which pays the SDKs' imports once. A
@@ -111,7 +78,7 @@ def render_plans(tree: Path, stacks: list[str], kept: Path | None = None) -> dic
         return plans
     if kept is not None and all((kept / stack / PLAN).is_file() for stack in present):
         return {**plans, **{stack: _read_plan(kept / stack / PLAN, stack, tree) for stack in present}}
-    texts = _render_here(tree, present) if tree == ROOT else _render_elsewhere(tree, present)
+    texts = _render_here(tree, present) if tree == revisions.ROOT else _render_elsewhere(tree, present)
     for stack, text in texts.items():
         plans[stack] = _parse_plan(text, stack, tree)
         if kept is not None:
@@ -159,35 +126,13 @@ def _render_elsewhere(tree: Path, stacks: list[str]) -> dict[str, str]:
         return found
 
 
-def _blobs(revision: str | None) -> list[str]:
-    """``<blob> <path>`` of every file a render of ``revision`` reads, as git names the content: a
-    commit's tree, or the working tree's files (tracked and untracked, the ignored ones left out),
-    hashed as git would store them but without writing anything."""
-    if revision is not None:
-        listing = git("ls-tree", "-r", "-z", "--full-tree", f"{revision}^{{tree}}")
-        entries = (entry.split("\t", 1) for entry in listing.split("\0") if entry)
-        return sorted(f"{meta.split()[2]} {path}" for meta, path in entries)
-    top = Path(git("rev-parse", "--show-toplevel"))
-    files = git("ls-files", "--cached", "--others", "--exclude-standard", "--deduplicate", "-z", cwd=top)
-    paths = sorted(path for path in files.split("\0") if path and (top / path).is_file())
-    hashed = subprocess.run(
-        ["git", "hash-object", "--stdin-paths"],
-        cwd=top,
-        input="\n".join(paths),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    return sorted(f"{blob} {path}" for blob, path in zip(hashed, paths, strict=True))
-
-
 def plan_key(revision: str | None) -> str:
     """What a revision's plans depend on, as a folder name: the content of its files (so the
     working tree, when it holds what a commit holds, shares that commit's plans), the interpreter
     and the installed packages (the SDKs write the inputs), and the hour (a plan carries the
     clock: a reminder's start date is left out within the hour before it)."""
     digest = hashlib.sha256(sys.version.encode())
-    for line in _blobs(revision):
+    for line in revisions.blobs(revision):
         digest.update(f"{line}\n".encode())
     packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
     digest.update("\n".join(packages).encode())
@@ -241,10 +186,10 @@ def render_trees(
     own, the running code's own tree in this one (its main thread: the mocks' event loop)."""
     kept = kept or [None] * len(trees)
     work = list(zip(trees, kept, strict=True))
-    elsewhere = [(tree, keep) for tree, keep in work if tree != ROOT]
+    elsewhere = [(tree, keep) for tree, keep in work if tree != revisions.ROOT]
     with ThreadPoolExecutor(max_workers=max(len(elsewhere), 1)) as pool:
         futures = {tree: pool.submit(render_plans, tree, stacks, keep) for tree, keep in elsewhere}
-        here = {tree: render_plans(tree, stacks, keep) for tree, keep in work if tree == ROOT}
+        here = {tree: render_plans(tree, stacks, keep) for tree, keep in work if tree == revisions.ROOT}
         return here | {tree: future.result() for tree, future in futures.items()}
 
 
@@ -509,27 +454,15 @@ def _known(asked: list[str], there: set[str], where: str) -> None:
         raise ValueError(f"no stack {names} in {where}; the stacks are: {', '.join(sorted(there)) or 'none'}")
 
 
-def stacks_in(tree: Path) -> set[str]:
-    return {path.name.split(".")[1] for path in tree.glob("Pulumi.*.yaml")}
-
-
-def stacks_at(revision: str | None) -> set[str]:
-    """The stacks ``revision`` has a stack file for (None: the working tree)."""
-    if revision is None:
-        return stacks_in(ROOT)
-    names = git("ls-tree", "--name-only", f"{revision}^{{tree}}").splitlines()
-    return {name.split(".")[1] for name in names if re.fullmatch(r"Pulumi\.[^.]+\.yaml", name)}
-
-
 def plans_of(
-    revisions: list[str | None], stacks: list[str], kept: list[Path | None]
+    sides: list[str | None], stacks: list[str], kept: list[Path | None]
 ) -> list[dict[str, dict[str, dict] | None]]:
     """Each revision's plans: read back where ``kept`` holds them all, the others checked out and
     rendered at once."""
     found: list[dict[str, dict[str, dict] | None]] = []
     missing = []
-    for revision, keep in zip(revisions, kept, strict=True):
-        present = [stack for stack in stacks if stack in stacks_at(revision)]
+    for revision, keep in zip(sides, kept, strict=True):
+        present = [stack for stack in stacks if stack in revisions.stacks_at(revision)]
         if keep is not None and all((keep / stack / PLAN).is_file() for stack in present):
             plans = dict.fromkeys(stacks)
             found.append(plans | {stack: _read_plan(keep / stack / PLAN, stack, keep) for stack in present})
@@ -540,7 +473,7 @@ def plans_of(
     keys: list[Path | int] = [keep if keep is not None else index for index, _, keep in missing]
     unique = {key: revision for key, (_, revision, _) in zip(keys, missing, strict=True)}
     with ExitStack() as trees_in_use:
-        trees = {key: trees_in_use.enter_context(checkout(revision)) for key, revision in unique.items()}
+        trees = {key: trees_in_use.enter_context(revisions.checkout(revision)) for key, revision in unique.items()}
         kept_at = [key if isinstance(key, Path) else None for key in trees]
         rendered = render_trees(list(trees.values()), stacks, kept_at)
         for (index, _, _), key in zip(missing, keys, strict=True):
@@ -559,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache",
         type=Path,
-        default=ROOT / "build" / "plans",
+        default=revisions.ROOT / "build" / "plans",
         help="keep each revision's plans here, by content, packages and hour, and reuse them (default: %(default)s)",
     )
     parser.add_argument("--no-cache", dest="cache", action="store_const", const=None, help="render every revision")
@@ -568,8 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     sections, changed = [], False
     try:
         if args.stacks:
-            _known(list(args.stacks), stacks_in(ROOT), "the working tree")
-            plans = render_plans(ROOT, list(args.stacks), kept_for(args.cache, None))
+            _known(list(args.stacks), revisions.stacks_in(revisions.ROOT), "the working tree")
+            plans = render_plans(revisions.ROOT, list(args.stacks), kept_for(args.cache, None))
             # Each stack has its own providers by design: their resources, and which provider
             # each resource uses, are left out.
             first, second = (_without_providers(plans[stack]) for stack in args.stacks)
@@ -577,14 +510,14 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(formatter(f"Stack {args.stacks[0]} -> {args.stacks[1]} (working tree)", diffs))
             changed = bool(diffs)
         else:
-            base = args.base or default_base()
-            label = f"{git('rev-parse', '--short', base)} -> {args.head or 'working tree'}"
-            revisions = [base, args.head]
-            there = [stacks_at(revision) for revision in revisions]
+            base = args.base or revisions.default_base()
+            label = f"{revisions.git('rev-parse', '--short', base)} -> {args.head or 'working tree'}"
+            sides = [base, args.head]
+            there = [revisions.stacks_at(revision) for revision in sides]
             stacks = args.stack or sorted(there[0] | there[1])
             _known(stacks, there[0] | there[1], "either revision")
-            kept = [kept_for(args.cache, revision) for revision in revisions]
-            plans = plans_of(revisions, stacks, kept)
+            kept = [kept_for(args.cache, revision) for revision in sides]
+            plans = plans_of(sides, stacks, kept)
             for stack in stacks:
                 diffs = compare(plans[0][stack], plans[1][stack])
                 sections.append(formatter(f"Stack {stack} ({label})", diffs))

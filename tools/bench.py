@@ -228,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--instructions", action="store_true", help="also count instructions of the floor and renders (valgrind)"
     )
+    parser.add_argument(
+        "--fresh", action="store_true", help="also time ./tasks.sh test on a fresh clone, installs included (minutes)"
+    )
     args = parser.parse_args(argv)
     if args.instructions and shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
@@ -273,15 +276,43 @@ def main(argv: list[str] | None = None) -> int:
                 args.runs,
             )
         )
+        rows += diff_rows(python, Path(out), args.runs)
         if not args.no_suite:
             # As a developer runs it, warm: the venvs set up (nothing installed), the SDKs' bytecode
             # compiled by pip, the shell's own environment. Lint, format check, the program's tests
             # with coverage on every core, then the policy pack's tests in their own venv.
             rows.append((SUITE, ["./tasks.sh", "test", "-p", "no:cacheprovider", f"--durations={SLOWEST}"], 1))
+        if args.fresh:
+            rows.append((FRESH, fresh_clone_test(Path(out) / "fresh"), 1))
         return report(rows, env, args.instructions, modules)
 
 
+def diff_rows(python: str, out: Path, runs: int) -> list[Row]:
+    """The plan diff of every stack, as `./tasks.sh diff --base HEAD` runs it: with every plan
+    kept from the last diff, and after a stack-file edit (a clone of HEAD whose dev stack file
+    gains a comment before each run, so the working tree renders again and the base is kept)."""
+    clone = out / "diff-clone"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    edit = f'printf "# bench %s\\n" "$(date +%s%N)" >> {clone}/Pulumi.dev.yaml'
+    diff = f"cd {clone} && exec {python} -m review.diff --base HEAD --cache {out}/plans"
+    return [
+        (DIFF_KEPT, [python, "-m", "review.diff", "--base", "HEAD", "--cache", str(out / "plans")], runs),
+        (DIFF_EDITED, ["sh", "-c", f"{edit} && {diff}"], runs),
+    ]
+
+
+def fresh_clone_test(folder: Path) -> list[str]:
+    """A clone of HEAD with nothing installed, its README's test command run in it; no package
+    cache, as on a fresh CI runner."""
+    clone = f"git clone --quiet {ROOT} {folder} && cd {folder}"
+    return ["sh", "-c", f"{clone} && PIP_NO_CACHE_DIR=1 UV_NO_CACHE=1 ./tasks.sh test -p no:cacheprovider"]
+
+
 SUITE = "./tasks.sh test, warm (lint, format check, pytest + coverage, policy pack tests)"
+FRESH = "./tasks.sh test on a fresh clone, installs included (no package cache)"
+DIFF_KEPT = "./tasks.sh diff, every stack, plans kept (nothing changed since the last diff)"
+DIFF_EDITED = "./tasks.sh diff, every stack, after a stack-file edit (the working tree renders)"
+UNWARMED = (SUITE, FRESH)  # run once as they are: a warm-up run would be a second measurement
 SLOWEST = 15
 
 
@@ -313,7 +344,7 @@ def run_rows(rows: list[Row], env: dict[str, str]) -> tuple[dict[str, list[Run]]
     """Each row's runs, and each failed row's failure (after which it is not run again)."""
     failures: dict[str, CommandFailedError] = {}
     for label, command, _ in rows:
-        if label != SUITE:  # the suite's modules are the renders', bar the tests
+        if label not in UNWARMED:  # the suite's modules are the renders', bar the tests
             try:
                 warm(command, env)
             except CommandFailedError as failure:
@@ -325,7 +356,7 @@ def run_rows(rows: list[Row], env: dict[str, str]) -> tuple[dict[str, list[Run]]
         for label, command, runs in rows:
             if round_ < runs and label not in failures:
                 try:
-                    results[label].append(run_once(command, None if label == SUITE else env))
+                    results[label].append(run_once(command, None if label in UNWARMED else env))
                 except CommandFailedError as failure:
                     failures[label] = failure
     return results, failures

@@ -237,11 +237,11 @@ def test_pr_says_where_it_wrote_its_plots(
     """Every stack's maxReplicas one lower at the base (one higher where it cannot shrink): a
     before-and-after section per stack, the plots' folder on stderr (stdout is the pull request's
     comment)."""
-    from review import diff
+    from revisions import git as revisions
 
     base = tmp_path / "base"
     base.mkdir()
-    stacks = sorted(diff.stacks_in(cli.ROOT))
+    stacks = sorted(revisions.stacks_in(cli.ROOT))
     for stack in stacks:
         scaling = validated(stack)[0].backend.autoscaling
         top = scaling.max_replicas - 1 if scaling.max_replicas > scaling.min_replicas else scaling.max_replicas + 1
@@ -252,7 +252,7 @@ def test_pr_says_where_it_wrote_its_plots(
     def checkout(revision):
         yield base
 
-    monkeypatch.setattr(diff, "checkout", checkout)
+    monkeypatch.setattr(revisions, "checkout", checkout)
     out = tmp_path / "plots"
     assert cli.main(["pr", "--base", "HEAD", "--out", str(out)]) == 0
     captured = capsys.readouterr()

@@ -30,6 +30,7 @@ from components.kubernetes.pod import CONTAINER
 from offline.harness import ROOT
 from review import diff
 from review.replacements import forces_replacement
+from revisions import git as revisions
 from settings.quantity import parse_quantity
 
 # One worker runs the module: its diffs share the copy and the base's plans.
@@ -46,6 +47,7 @@ COPIED = (
     "offline",
     "policy",
     "review",
+    "revisions",
     "rotation",
     "schemas",
 )
@@ -79,7 +81,7 @@ def _diff(repo: Path, *args: str, cache: Path | None = None) -> subprocess.Compl
     """``./tasks.sh diff ARGS`` in ``repo``, run here (see the module's docstring)."""
     out, err = io.StringIO(), io.StringIO()
     cache = cache or repo.parent / "plans"
-    with mock.patch.object(diff, "ROOT", repo), redirect_stdout(out), redirect_stderr(err):
+    with mock.patch.object(revisions, "ROOT", repo), redirect_stdout(out), redirect_stderr(err):
         code = diff.main([*args, "--cache", str(cache)])
     return subprocess.CompletedProcess(["diff", *args], code, out.getvalue(), err.getvalue())
 

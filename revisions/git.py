@@ -10,7 +10,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from settings.paths import ROOT
 
 
 def git(*args: str, cwd: Path | None = None) -> str:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from settings.paths import ROOT
 from settings.report import validate
 
 # What an offline run passes for a `secure:` value it cannot decrypt; always marked secret.
@@ -158,9 +159,7 @@ def strip_secure(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-# The repository: Pulumi.yaml, whose name is the project every config key is prefixed with, and
-# one Pulumi.<stack>.yaml per stack.
-ROOT = Path(__file__).resolve().parent.parent
+# Pulumi.yaml's name: the project every config key is prefixed with.
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
 
 

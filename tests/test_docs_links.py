@@ -13,7 +13,8 @@ from urllib.parse import unquote
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from settings.paths import ROOT
+
 # Where code, messages and tests name a document (docs/<file>.md#<anchor> in a string or comment).
 SOURCE_FOLDERS = ("settings", "components", "offline", "capacity", "rotation", "mutation", "policy", "tests")
 SKIPPED_FOLDERS = {"venv", "__pycache__"}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent  # not offline.harness's: a shell script's tests need none of the program
+from settings.paths import ROOT
 
 SITE = f"lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages"
 # What venv writes as `executable`, and what tasks.sh reads from the Python it runs.

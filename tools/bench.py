@@ -43,7 +43,8 @@ from pathlib import Path
 
 # Deliberately no import of offline.harness (and so of Pulumi): a forked child's peak RSS
 # counts the parent's pages from before exec, so the parent must stay as small as Python itself.
-ROOT = Path(__file__).resolve().parent.parent
+from settings.paths import ROOT
+
 PROGRAM_SOURCES = ("__main__.py", "components", "settings")
 
 

@@ -16,9 +16,9 @@ from capacity import __main__ as cli
 from capacity import rightsize
 from capacity.recorded import Usage, percentile
 from settings.quantity import parse_quantity
+from settings.stackfile import PROJECT
 
 MIB = 1024 * 1024
-PROJECT = "reconciliation-platform"
 
 
 def _settings(cpu: str, memory: str, cpu_target: int = 60, memory_target: int = 80, min_samples: int = 2):

@@ -9,7 +9,7 @@
 #   ./tasks.sh policy [stack...]            render the stacks (default: all) and run the CrossGuard policy pack over them
 #   ./tasks.sh rehearse [stack] [--at DATE] the stack's `pulumi up`s against an AWS API emulator (default: dev, now)
 #   ./tasks.sh capacity simulate|replay|rightsize|pr [stack] ...   HPA dry run, replay, rightsizing, PR comparison (docs/capacity.md)
-#   ./tasks.sh test [pytest args]           lint, format check, tests with the coverage gate
+#   ./tasks.sh test [pytest args]           lint, format and type checks, tests with the coverage gate
 #   ./tasks.sh bench                        render/import/test-suite timings (docs/performance.md)
 #   ./tasks.sh docs [--check]               regenerate the rotation policy and docs/settings.md (--check: name each stale one)
 #   ./tasks.sh fmt                          apply ruff fixes and formatting
@@ -170,6 +170,9 @@ case "${1:-}" in
     ensure_apt_tool shellcheck shellcheck
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
+    # Types (pyproject.toml, [tool.mypy]); then the policy pack's, against its own venv's packages.
+    "$VENV/bin/mypy"
+    "$VENV/bin/mypy" --python-executable "$POLICY_VENV/bin/python" --cache-dir build/mypy-cache-policy policy/*.py policy/tests/*.py
     "$VENV/bin/python" -m pytest "${@:2}"
     # The policy pack's unit tests, in its own venv (the program's suite runs the pack over renders).
     exec "$POLICY_VENV/bin/python" -m pytest policy

@@ -91,8 +91,8 @@ def _children(desired: Any, have: Any) -> tuple[dict, dict, Any] | None:
     if isinstance(desired, list) and isinstance(have, list):
         key = _item_key(desired, have)
         if key is not None:
-            named = ({str(item[key]): item for item in side} for side in (desired, have))
-            return (*named, lambda path, name: f"{path}[{name}]")
+            desired_named, have_named = ({str(item[key]): item for item in side} for side in (desired, have))
+            return desired_named, have_named, lambda path, name: f"{path}[{name}]"
         if len(desired) == len(have):
             return dict(enumerate(desired)), dict(enumerate(have)), live.step
     return None

@@ -26,17 +26,22 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from capacity import profiles, rightsize
-from capacity.recorded import load_series, recorded_usage
+from capacity.recorded import Usage, load_series, recorded_usage
 from capacity.simulate import Row, Summary, simulate, summarize
 from revisions import git as revisions
+from settings.stack import StackSettings
 from settings.stackfile import PROJECT, ROOT, load_stack
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FACTOR = 5.0  # the default peak over the baseline, of `simulate` and of `pr`'s step
 
 
-def load_settings(stack: str, root: Path | None = None):
+def load_settings(stack: str, root: Path | None = None) -> StackSettings:
     """The stack's validated settings, without Pulumi (settings.stackfile.load_stack)."""
     return load_stack(stack, root or ROOT)  # this module's ROOT: the tests point it at a copy
 
@@ -116,7 +121,15 @@ def _load_limits(low: float, high: float, line_heights: list[float]) -> tuple[fl
     return 0.0, high * 1.1
 
 
-def figure(settings, stack: str, scenario: str, rows: list[Row], *, defaults: list[Row], start: float | None = None):
+def figure(
+    settings: StackSettings,
+    stack: str,
+    scenario: str,
+    rows: list[Row],
+    *,
+    defaults: list[Row],
+    start: float | None = None,
+) -> Figure:
     """The plot as a matplotlib Figure; `start` (Unix seconds) puts clock time (UTC) on the x-axis."""
     # matplotlib costs a second to import: only the commands that draw load it (not --no-plot).
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: PLC0415
@@ -169,7 +182,14 @@ def figure(settings, stack: str, scenario: str, rows: list[Row], *, defaults: li
 
 
 def plot(
-    settings, stack: str, scenario: str, rows: list[Row], *, defaults: list[Row], path: Path, start: float | None = None
+    settings: StackSettings,
+    stack: str,
+    scenario: str,
+    rows: list[Row],
+    *,
+    defaults: list[Row],
+    path: Path,
+    start: float | None = None,
 ) -> None:
     figure(settings, stack, scenario, rows, defaults=defaults, start=start).savefig(path, dpi=100)
 
@@ -186,7 +206,15 @@ def _time(value: str) -> float:
 
 
 def _outputs(
-    settings, stack: str, scenario: str, load, *, duration: int, out: Path, with_plot: bool, start: float | None = None
+    settings: StackSettings,
+    stack: str,
+    scenario: str,
+    load: profiles.Profile,
+    *,
+    duration: int,
+    out: Path,
+    with_plot: bool,
+    start: float | None = None,
 ) -> None:
     """Simulates, writes the scenario's files into `out`, prints the summary and where the files are."""
     out.mkdir(parents=True, exist_ok=True)
@@ -203,7 +231,7 @@ def _outputs(
     print(f"\nWrote {written} files to {out}")
 
 
-def _recorded(args) -> tuple:
+def _recorded(args: argparse.Namespace) -> tuple[StackSettings, Usage]:
 
     settings = load_settings(args.stack)
     end = args.to if args.to is not None else time.time()
@@ -266,11 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _sizing(settings) -> tuple:
+def _sizing(settings: StackSettings) -> tuple:
     return settings.backend.autoscaling, settings.backend.resources, settings.capacity
 
 
-def _pull_request(args) -> int:
+def _pull_request(args: argparse.Namespace) -> int:
     """A 5x step for each stack whose autoscaling, resources or load model differ from the base."""
 
     out = args.out or ROOT / "build" / "capacity" / "pr"
@@ -307,7 +335,7 @@ def _pull_request(args) -> int:
     return 0
 
 
-def _replay(args) -> int:
+def _replay(args: argparse.Namespace) -> int:
 
     try:
         settings, usage = _recorded(args)
@@ -326,7 +354,7 @@ def _replay(args) -> int:
     return 0
 
 
-def _rightsize(args) -> int:
+def _rightsize(args: argparse.Namespace) -> int:
 
     try:
         settings, usage = _recorded(args)

@@ -126,13 +126,13 @@ class Controller:
     def _steady(self, resource: str, current: int, pods: list[PodSample], target: int) -> int | None:
         """Every pod the same usable sample (a steady state): the sums reduce to one pod's figures."""
         first = pods[0] if pods else None
-        usable = (
-            first is not None
-            and not first.pending
-            and first.usage is not None
-            and not (resource == "cpu" and self._unready_for_cpu(first))
-        )
-        if not usable or any(pod is not first for pod in pods):
+        if (
+            first is None
+            or first.pending
+            or first.usage is None
+            or (resource == "cpu" and self._unready_for_cpu(first))
+            or any(pod is not first for pod in pods)
+        ):
             return None
         ratio = first.usage[resource] * 100 // first.request[resource] / target
         return current if abs(1.0 - ratio) <= self.tolerance else math.ceil(ratio * len(pods))

@@ -51,7 +51,12 @@ def from_csv(path: Path) -> tuple[Profile, int]:
     return (lambda t: rows[max(0, bisect_right(times, t) - 1)][1]), math.ceil(times[-1]) + SETTLE
 
 
-BUILT_IN = {"step": step, "ramp": ramp, "spike": spike, "diurnal": diurnal}
+BUILT_IN: dict[str, Callable[[float, float], Profile]] = {
+    "step": step,
+    "ramp": ramp,
+    "spike": spike,
+    "diurnal": diurnal,
+}
 # Each scenario's default run covers its whole shape (with the default arguments above): the one-off
 # shapes until the load is back at its base for good (step and ramp at `until`, the spike after its
 # minute) and SETTLE more; diurnal one whole day, from night through the peak back to night.

@@ -4,8 +4,10 @@ its comments and key order kept (ruamel.yaml's round trip), then validated by th
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
 
@@ -83,7 +85,9 @@ def table(recommendations: list[Recommendation], max_replicas: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(stack_file: Path, recommendations: list[Recommendation], project: str, validate) -> None:
+def write(
+    stack_file: Path, recommendations: list[Recommendation], project: str, validate: Callable[[], object]
+) -> None:
     """Set the recommended requests in the stack file; restore it when the result does not validate.
 
     Only the two values' characters change: ruamel.yaml's dump would re-indent, re-wrap at its
@@ -141,7 +145,7 @@ def _scalar_text(rest: str) -> str:
     return rest[:end].rstrip()
 
 
-def _plain(node):
+def _plain(node: Any) -> Any:
     """ruamel's round-trip nodes as plain dicts, lists and scalars, to compare documents."""
     if isinstance(node, dict):
         return {str(k): _plain(v) for k, v in node.items()}

@@ -130,7 +130,7 @@ def _report(module: str, tree: Path, session: Path, equivalent: list[dict], seco
         outcome = (result or {}).get("test_outcome")
         if outcome == "killed":
             counts["killed"] += 1
-        elif outcome == "survived":
+        elif outcome == "survived" and result is not None:
             shown = f"{where}\n      - {line}\n      + {_changed_line(result.get('diff'))}"
             match = next(
                 (
@@ -170,11 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "modules", nargs="*", help="paths such as components/grafana/promql.py (default: every configured one)"
     )
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument(
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument(
         "--report", action="store_true", help="report the last run's sessions again (e.g. after judging survivors)"
     )
-    mode.add_argument(
+    modes.add_argument(
         "--survivors", action="store_true", help="run the last run's survivors again, against the current tests"
     )
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -103,7 +103,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml when PyYAML has it
+if TYPE_CHECKING:
+    _SafeDumper = yaml.SafeDumper  # what both classes offer
+else:
+    _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when PyYAML has it
+
+
+class _Dumper(_SafeDumper):
     """Block style, no aliases: what `kubectl get -o yaml` users read."""
 
     def ignore_aliases(self, data: Any) -> bool:

@@ -14,6 +14,7 @@ import os
 import runpy
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import Stack
 from pulumi.runtime.sync_await import _sync_await
 
 from settings import stackfile
@@ -89,12 +92,12 @@ class _Mocks(pulumi_mocks.Mocks):
         # several registrations at once, on several threads): the inputs it already decoded.
         self.decoded = threading.local()
 
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
         self.decoded.inputs = args.inputs
         # Preview semantics: no ID, and no output beyond what the program itself sent.
         return "", {}
 
-    def call(self, args: pulumi_mocks.MockCallArgs):
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
         return {}, []
 
 
@@ -111,12 +114,16 @@ class _Monitor(pulumi_mocks.MockMonitor):
     """The SDK's mock monitor, also recording parent, provider and options of each resource, and
     answering the program's reads of the cluster from ``crds`` (name -> definition)."""
 
+    mocks: _Mocks
+
     def __init__(self, mocks: _Mocks | None = None, crds: dict[str, dict] | None = None) -> None:
         super().__init__(mocks or _Mocks())
         self.registrations: list[Registration] = []
         self.crds = cluster_crds() if crds is None else crds
 
-    def ReadResource(self, request):  # noqa: N802 (gRPC method name)
+    def ReadResource(  # noqa: N802 (gRPC method name)
+        self, request: resource_pb2.ReadResourceRequest
+    ) -> resource_pb2.ReadResourceResponse:
         if request.type == CRD_TYPE:
             if request.id not in self.crds:
                 raise Exception(f"resource '{request.id}' does not exist")  # the engine's words
@@ -128,7 +135,9 @@ class _Monitor(pulumi_mocks.MockMonitor):
             return pulumi_mocks.resource_pb2.ReadResourceResponse(urn=urn, properties=properties)
         return super().ReadResource(request)
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+    def RegisterResource(  # noqa: N802 (gRPC method name)
+        self, request: resource_pb2.RegisterResourceRequest
+    ) -> resource_pb2.RegisterResourceResponse:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append(
@@ -220,7 +229,9 @@ class StackRun:
         """Run ``__main__.py``; raises what the program raises (pulumi.RunError on bad config)."""
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
-        pulumi_settings.set_root_resource(None)  # a fresh Stack per run, not the previous run's
+        # A fresh Stack per run, not the previous run's. The SDK's annotation leaves out the None its
+        # context variable holds before any program runs.
+        pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
         pulumi.runtime.set_all_config(self.config, self.secret_keys)
         warnings = _Warnings()
         pulumi.runtime.set_mocks(
@@ -235,14 +246,17 @@ class StackRun:
         namespace: dict = {}
 
         @pulumi.runtime.test
-        def program():
+        def program() -> None:
             namespace.update(runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__"))
 
         with _environment(self.environ):
             program()
         settings = namespace.get("settings")
         result = RunResult(self.stack, self.registrations, warnings=warnings.messages, settings=settings)
-        for name, exported in sorted(pulumi_settings.get_root_resource().outputs.items()):
+        root = pulumi_settings.get_root_resource()
+        if not isinstance(root, Stack):
+            raise RuntimeError(f"the program registered no stack resource (the root resource is {root!r})")
+        for name, exported in sorted(root.outputs.items()):
             output = pulumi.Output.from_input(exported)
             known = _sync_await(output.is_known())
             value = plain(_sync_await(output.future(with_unknowns=True))) if known else Unknown()
@@ -273,7 +287,7 @@ _AMBIENT = ("PULUMI_CONFIG",)
 
 
 @contextmanager
-def _environment(overrides: dict[str, str]):
+def _environment(overrides: dict[str, str]) -> Iterator[None]:
     saved = dict(os.environ)
     for name in list(os.environ):
         if name.startswith(_AMBIENT):

@@ -72,10 +72,10 @@ def write(result: RunResult, out: Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)
-    for path, text in _observability_files(result).items():
-        (out / path).parent.mkdir(parents=True, exist_ok=True)
-        (out / path).write_text(text, encoding="utf-8")
-        written.append(out / path)
+    for name, text in _observability_files(result).items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text, encoding="utf-8")
+        written.append(out / name)
     outputs = {name: ("<secret>" if o.secret else o.value) for name, o in result.outputs.items()}
     files = (("outputs.json", documents.to_json(outputs)), ("summary.txt", summary(result)), (PLAN, plan(result)))
     for name, text in files:

@@ -3,4 +3,5 @@
 from policies import POLICIES
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-PolicyPack("reconciliation-platform", policies=POLICIES, enforcement_level=EnforcementLevel.MANDATORY)
+# A list of the base class, as the SDK annotates it (it only reads it).
+PolicyPack("reconciliation-platform", policies=list(POLICIES), enforcement_level=EnforcementLevel.MANDATORY)

@@ -127,7 +127,7 @@ def budgets_allow_a_drain(resources: Iterable[tuple[str, str, Mapping]]) -> list
 
 
 def no_external_secrets_v1beta1(resource_type: str, name: str, props: Mapping) -> list[str]:
-    version = props.get("apiVersion") if isinstance(props, Mapping) else None
+    version = props.get("apiVersion")
     if "external-secrets.io/v1beta1" in (resource_type, version) or resource_type.startswith(
         "kubernetes:external-secrets.io/v1beta1:"
     ):
@@ -205,7 +205,7 @@ def _budgets(args: StackValidationArgs, report_violation: ReportViolation) -> No
         report_violation(message, None)
 
 
-POLICIES = [
+POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     _resource_policy(
         "container-resources",
         "Every container has CPU and memory requests and a memory limit.",

@@ -52,13 +52,14 @@ from moto import settings as moto_settings
 from moto.awslambda.models import LambdaBackend
 from moto.iam.access_control import IAMPolicyStatement
 from moto.scheduler.models import Schedule, scheduler_backends
-from moto.secretsmanager.models import SecretsManagerBackend
+from moto.secretsmanager.models import FakeSecret, ReplicaSecret, SecretsManagerBackend
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.sts.models import sts_backends
 from pulumi.runtime import mocks as pulumi_mocks
 
 from components.aws import secret_values
 from offline.harness import ROOT, Registration, StackRun, _Mocks
+from settings.stack import StackSettings
 from settings.stackfile import load_stack
 
 ADMIN = "reconciliation-rehearsal-admin"
@@ -93,7 +94,7 @@ class Phase:
 class Emulator:
     """One AWS account in moto: the stack's account and region, IAM authorization on."""
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
         self.region = settings.aws.region
         self.account = settings.aws.oidc_provider.arn.split(":")[4]
@@ -118,7 +119,7 @@ class Emulator:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
-    def client(self, service: str, credentials: dict[str, str] | None = None):
+    def client(self, service: str, credentials: dict[str, str] | None = None) -> Any:
         """A client of ``service`` signed with ``credentials`` (default: the operator's), made once
         per pair: building one loads the service's model (tens of milliseconds), and botocore's
         clients are safe to share between the program's threads."""
@@ -127,7 +128,8 @@ class Emulator:
         key = (service, credentials["AccessKeyId"], credentials.get("SessionToken"))
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = boto3.client(
+                # boto3-stubs types a client by its literal service name; this one serves any.
+                self._clients[key] = boto3.client(  # type: ignore[call-overload]
                     service,
                     region_name=self.region,
                     aws_access_key_id=credentials["AccessKeyId"],
@@ -160,9 +162,11 @@ class Emulator:
             region_name=self.region,
             role_session_name="rehearsal",
             role_arn=role_arn,
-            policy=None,
+            # None is what moto's own STS handler passes for a parameter left out; its annotations
+            # say str.
+            policy=None,  # type: ignore[arg-type]
             duration=900,
-            external_id=None,
+            external_id=None,  # type: ignore[arg-type]
         )
         return {
             "AccessKeyId": role.access_key_id,
@@ -193,7 +197,7 @@ class Emulator:
             )
             self.adopted[secret.import_arn] = created["ARN"]
 
-    def put_manual_values(self, settings=None) -> list[str]:
+    def put_manual_values(self, settings: StackSettings | None = None) -> list[str]:
         """What each owner does after an `up` stopped on empty secrets: put-secret-value (the
         inventory of ``settings``, default the emulator's: a changed stack may list more)."""
         settings = settings or self.settings
@@ -353,7 +357,7 @@ def _check_key_principals(em: Emulator, policy: str) -> None:
                     ) from error
 
 
-def _client_error(code: str, message: str, operation: str):
+def _client_error(code: str, message: str, operation: str) -> ClientError:
 
     return ClientError({"Error": {"Code": code, "Message": message}}, operation)
 
@@ -557,16 +561,18 @@ class EmulatorMocks(_Mocks):
         super().__init__()
         self.emulator = emulator
 
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
         self.decoded.inputs = args.inputs
         # Type and name identify a resource of this program across runs (as its URN would).
         return self.emulator.register(args, f"{args.typ}::{args.name}")
 
-    def call(self, args: pulumi_mocks.MockCallArgs):
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
         return self.emulator.invoke(args.token, _plain(args.args)), []
 
 
-def run_program(stack: str, emulator: Emulator, config=None, secret_keys=None) -> tuple[list[Registration], str]:
+def run_program(
+    stack: str, emulator: Emulator, config: dict[str, str] | None = None, secret_keys: list[str] | None = None
+) -> tuple[list[Registration], str]:
     """One `pulumi up` of the program against the emulator: (registrations, what stopped it or "")."""
     run = StackRun(stack, config, secret_keys, mocks=EmulatorMocks(emulator), preview=False)
     try:
@@ -593,7 +599,7 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _iam_match(pattern: str, string: str):
+def _iam_match(pattern: str, string: str) -> re.Match[str] | None:
     """IAM's wildcards: `*` any run of characters, `?` exactly one; everything else literal."""
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.match(f"^{regex}$", string)
@@ -620,9 +626,8 @@ def _patched(em: Emulator) -> Iterator[None]:  # noqa: PLR0915 (one patch per mo
 
     original_rotate = SecretsManagerBackend.rotate_secret
 
-    def rotate_secret(backend: SecretsManagerBackend, secret_id: str, *args: Any, **kwargs: Any):
-        # SecretsStore looks up names and ARNs alike (moto/secretsmanager/models.py, SecretsStore).
-        secret = backend.secrets[secret_id] if secret_id in backend.secrets else None  # noqa: SIM401
+    def rotate_secret(backend: SecretsManagerBackend, secret_id: str, *args: Any, **kwargs: Any) -> Any:
+        secret = _secret(backend, secret_id)
         if secret is not None and not secret.versions:
             token = kwargs.get("client_request_token") or str(uuid.uuid4())
             secret.versions[token] = {"createdate": 0, "version_id": token, "version_stages": ["AWSPENDING"]}
@@ -632,24 +637,26 @@ def _patched(em: Emulator) -> Iterator[None]:  # noqa: PLR0915 (one patch per mo
         answer = original_rotate(backend, secret_id, *args, **kwargs)
         # When the rotation is over, Secrets Manager takes AWSPENDING off; the configuration check's
         # AWSPENDING version is removed (RotateSecret, RotateImmediately). moto keeps both.
-        secret = backend.secrets[secret_id]
-        for version_id, version in list(secret.versions.items()):
+        rotated = backend.secrets[secret_id]
+        for version_id, version in list(rotated.versions.items()):
             if "AWSPENDING" in version["version_stages"]:
                 version["version_stages"].remove("AWSPENDING")
                 if not version["version_stages"]:
-                    del secret.versions[version_id]
+                    del rotated.versions[version_id]
         return answer
 
     original_stage = SecretsManagerBackend.update_secret_version_stage
 
-    def update_secret_version_stage(backend: SecretsManagerBackend, secret_id: str, version_stage: str, **kwargs: Any):
+    def update_secret_version_stage(
+        backend: SecretsManagerBackend, secret_id: str, version_stage: str, **kwargs: Any
+    ) -> Any:
         # A first value: AWSCURRENT moves to it from no version at all; moto insists on one.
-        move_to = kwargs.get("move_to_version_id")
-        secret = backend.secrets[secret_id] if secret_id in backend.secrets else None  # noqa: SIM401
+        secret = _secret(backend, secret_id)
         first = secret is not None and not any(
             "AWSCURRENT" in version["version_stages"] for version in secret.versions.values()
         )
-        if first and version_stage == "AWSCURRENT" and not kwargs.get("remove_from_version_id"):
+        if secret is not None and first and version_stage == "AWSCURRENT" and not kwargs.get("remove_from_version_id"):
+            move_to = kwargs["move_to_version_id"]
             secret.versions[move_to]["version_stages"].append("AWSCURRENT")
             secret.reset_default_version(secret.versions[move_to], move_to)
             return secret.arn, secret.name
@@ -657,13 +664,18 @@ def _patched(em: Emulator) -> Iterator[None]:  # noqa: PLR0915 (one patch per mo
 
     original_put = SecretsManagerBackend.put_secret_value
 
-    def put_secret_value(backend: SecretsManagerBackend, secret_id: str, **kwargs: Any):
+    def put_secret_value(backend: SecretsManagerBackend, secret_id: str, **kwargs: Any) -> Any:
         # The function's createSecret fills the version RotateSecret staged without a value; moto
         # takes the staged version for an earlier put and keeps it empty.
-        secret = backend.secrets[secret_id] if secret_id in backend.secrets else None  # noqa: SIM401
+        secret = _secret(backend, secret_id)
         token = kwargs.get("client_request_token")
         staged = secret.versions.get(token) if secret is not None and token else None
-        if staged is not None and "secret_string" not in staged and "secret_binary" not in staged:
+        if (
+            secret is not None
+            and staged is not None
+            and "secret_string" not in staged
+            and "secret_binary" not in staged
+        ):
             if kwargs.get("secret_string") is not None:
                 staged["secret_string"] = kwargs["secret_string"]
             if kwargs.get("secret_binary") is not None:
@@ -673,8 +685,10 @@ def _patched(em: Emulator) -> Iterator[None]:  # noqa: PLR0915 (one patch per mo
 
     def invoke(  # noqa: PLR0917 (moto's signature)
         backend: LambdaBackend, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
-    ):
+    ) -> bytes:
         function = backend.get_function(function_name, qualifier)
+        if function.handler is None:
+            raise ValueError(f"{function_name} names no handler: the rotation functions are zip packages, which do")
         event = json.loads(body)
         credentials = em.role_credentials(function.role)
         variables = dict(function.environment_vars or {})
@@ -709,16 +723,25 @@ def _patched(em: Emulator) -> Iterator[None]:  # noqa: PLR0915 (one patch per mo
 _MISSING = object()
 
 
-def _run_rotation_function(handler: str, variables: dict[str, str], event: dict, client) -> None:
+def _secret(backend: SecretsManagerBackend, secret_id: str) -> FakeSecret | None:
+    """The secret named ``secret_id``, or None. SecretsStore looks up names and ARNs alike
+    (moto/secretsmanager/models.py, SecretsStore); a replica is never one: no stack replicates."""
+    found = backend.secrets[secret_id] if secret_id in backend.secrets else None  # noqa: SIM401
+    assert not isinstance(found, ReplicaSecret), f"{secret_id} is a replica"
+    return found
+
+
+def _run_rotation_function(handler: str, variables: dict[str, str], event: dict, client: Any) -> None:
     """The deployed function's own code (rotation/<module>.py), called as Lambda would call it."""
     module_name, function_name = handler.rsplit(".", 1)
     spec = importlib.util.spec_from_file_location(f"rotation_{module_name}", ROOT / "rotation" / f"{module_name}.py")
-    module = importlib.util.module_from_spec(spec)
+    assert spec is not None
     assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     # The function's environment, for this module only: os.environ is shared with the program's
     # threads (and the harness restores it wholesale), so it is never changed here.
-    module.os = types.SimpleNamespace(environ={**os.environ, **variables})
+    module.__dict__["os"] = types.SimpleNamespace(environ={**os.environ, **variables})
     getattr(module, function_name)(copy.deepcopy(event), None, client=client)
 
 
@@ -737,9 +760,9 @@ def rehearse(
     at: datetime,
     *,
     updates: tuple[int, ...] = (WEEK,),
-    settings=None,
-    config=None,
-    secret_keys=None,
+    settings: StackSettings | None = None,
+    config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
     then: Callable[[Emulator], None] | None = None,
 ) -> list[Phase]:
     """The first `up` of the stack at ``at`` against an empty account (adopted secrets existing,

@@ -268,8 +268,8 @@ def _walk_list(old: list, new: list, path: str, out: list[Change]) -> None:
         start = next(i for i, (a, b) in enumerate(zip(common, moved, strict=True)) if a != b)
         end = next(i for i, (a, b) in enumerate(zip(common[::-1], moved[::-1], strict=True)) if a != b)
         ends = (["..."] if start else [], ["..."] if end else [])
-        span = [[*ends[0], *side[start : len(side) - end], *ends[1]] for side in (common, moved)]
-        out.append(Change(f"{path} (order)", *span))
+        was, now = ([*ends[0], *side[start : len(side) - end], *ends[1]] for side in (common, moved))
+        out.append(Change(f"{path} (order)", was, now))
 
 
 def _walk_aligned(old: list, new: list, path: str, out: list[Change]) -> None:
@@ -517,9 +517,9 @@ def main(argv: list[str] | None = None) -> int:
             stacks = args.stack or sorted(there[0] | there[1])
             _known(stacks, there[0] | there[1], "either revision")
             kept = [kept_for(args.cache, revision) for revision in sides]
-            plans = plans_of(sides, stacks, kept)
+            before, after = plans_of(sides, stacks, kept)
             for stack in stacks:
-                diffs = compare(plans[0][stack], plans[1][stack])
+                diffs = compare(before[stack], after[stack])
                 sections.append(formatter(f"Stack {stack} ({label})", diffs))
                 changed = changed or bool(diffs)
     except ValueError as error:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def default_base() -> str:
 
 
 @contextmanager
-def checkout(revision: str | None):
+def checkout(revision: str | None) -> Iterator[Path]:
     """The source tree of ``revision`` (None: the working tree, as it is), read-only to us."""
     if revision is None:
         yield ROOT

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -24,18 +24,19 @@ MISSING = object()  # a Problem's value when the key is not set at all
 class Problem(NamedTuple):
     """One broken rule: the settings path it concerns, the value there, what is allowed."""
 
-    path: tuple[str, ...]
+    path: tuple[str | int, ...]  # keys, and the index of a list's item
     value: Any
     allowed: str
 
 
 Rule = tuple[tuple[str, ...], Callable[..., list[Problem]]]
+Check = TypeVar("Check", bound=Callable[..., list[Problem]])
 
 
-def rule(*paths: str):
+def rule(*paths: str) -> Callable[[Check], Check]:
     """Mark a check as a rule over the settings at ``paths`` (``settings.rules`` lists them)."""
 
-    def mark(check: Callable[..., list[Problem]]) -> Callable[..., list[Problem]]:
+    def mark(check: Check) -> Check:
         check.rule_paths = paths  # type: ignore[attr-defined]
         return check
 
@@ -87,7 +88,8 @@ def cross_field_problems(
 def _attribute(settings: StackSettings, path: tuple[str, ...]) -> Any:
     node: Any = settings
     for part in path:
-        node = getattr(node, _name_of(type(node), part))
+        model: type[BaseModel] = type(node)
+        node = getattr(node, _name_of(model, part))
     return node
 
 
@@ -124,9 +126,12 @@ def _adapter(path: tuple[str, ...]) -> Any:
     from pydantic import TypeAdapter  # noqa: PLC0415
 
     model: Any = StackSettings
-    field = None
+    field: Any = None
     for part in path:
         field = field_by_alias(model, part)
         model = model_in(field.annotation)
     # Field constraints (ge=1, min_length=1) live in metadata; put them back on the type.
-    return TypeAdapter(Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation)
+    annotation = field.annotation
+    if field.metadata:
+        annotation = Annotated[annotation, *field.metadata]
+    return TypeAdapter(annotation)

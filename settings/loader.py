@@ -60,4 +60,5 @@ def load_settings() -> StackSettings:
         count = f"{len(lines)} problem" + ("s" if len(lines) > 1 else "")
         header = f"invalid configuration for stack '{pulumi.get_stack()}' ({count}):"
         raise pulumi.RunError("\n".join([header, *(f"  - {line}" for line in lines)]))
+    assert settings is not None  # validate returns None only with problems
     return settings

@@ -19,7 +19,17 @@ PART_OF = "reconciliation-platform"
 MANAGED_BY = "pulumi"
 COMPONENT = "backend"
 # The objects a stack declares, by the key used in `backend.names` and `kubernetes.adopt`, with
-# their kind. The Namespace is named by `kubernetes.namespace`.
+# their kind. The Namespace is named by `kubernetes.namespace`. ObjectKey: the same keys, in the
+# same order, written out for the type checker (tests/settings/test_objects.py holds them equal).
+ObjectKey = Literal[
+    "namespace",
+    "serviceAccount",
+    "deployment",
+    "service",
+    "networkPolicy",
+    "horizontalPodAutoscaler",
+    "podDisruptionBudget",
+]
 KINDS = {
     "namespace": "Namespace",
     "serviceAccount": "ServiceAccount",
@@ -29,7 +39,6 @@ KINDS = {
     "horizontalPodAutoscaler": "HorizontalPodAutoscaler",
     "podDisruptionBudget": "PodDisruptionBudget",
 }
-ObjectKey = Literal[tuple(KINDS)]
 
 
 class ObjectNames(Model):

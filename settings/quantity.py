@@ -35,8 +35,8 @@ _LARGEST = Decimal(8 * 2**60)  # about int64's limit, as the API server stores q
 QUANTITY_HINT = "a non-negative Kubernetes quantity such as 250m, 0.5, 512Mi or 1Gi"
 
 
-def parse_quantity(text: str) -> Decimal:
-    """Return the value of a quantity in base units; raise ValueError when it is malformed."""
+def parse_quantity(text: object) -> Decimal:
+    """Return the value of a quantity in base units; raise ValueError when it is malformed (or not text)."""
     # fullmatch, no strip: the text is written to the manifest as given, so it must be exact.
     match = _PATTERN.fullmatch(text) if isinstance(text, str) else None
     if match is None:

@@ -125,4 +125,4 @@ def allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     for part in loc:
         if not isinstance(part, int):
             model = model_in(field_by_alias(model, part).annotation)
-    return sorted(field.alias for field in model.model_fields.values())
+    return sorted(field.alias or name for name, field in model.model_fields.items())

@@ -11,24 +11,33 @@ import json
 import re
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 
 from settings.paths import ROOT
 from settings.report import validate
+from settings.stack import StackSettings
 
 # What an offline run passes for a `secure:` value it cannot decrypt; always marked secret.
 SECRET_PLACEHOLDER = "offline-placeholder-secret\n(the offline render cannot decrypt secure values)"
 
 
-class _CoreLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when PyYAML has it
+if TYPE_CHECKING:
+    _SafeLoader = yaml.SafeLoader  # what both classes offer
+else:
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it
+
+
+class _CoreLoader(_SafeLoader):
     """YAML 1.2 core schema: null, bool, int and float resolve as Go's YAML does; the rest is text."""
 
-    yaml_implicit_resolvers: ClassVar[dict] = {}  # replaced wholesale below, not extended
+    # Replaced wholesale below, not extended. A class attribute in PyYAML; types-PyYAML declares it
+    # an instance variable.
+    yaml_implicit_resolvers: ClassVar[dict] = {}  # type: ignore[misc]
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen = {}
+        seen: dict[Hashable, yaml.Mark] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, Hashable):
@@ -168,7 +177,7 @@ def stack_names(root: Path = ROOT) -> list[str]:
     return sorted(path.name.split(".")[1] for path in root.glob("Pulumi.*.yaml"))
 
 
-def load_stack(stack: str, root: Path | None = None):
+def load_stack(stack: str, root: Path | None = None) -> StackSettings:
     """The stack file through the settings layer, without Pulumi: its validated settings, or a
     ValueError naming the stacks there are, or every problem, one per line."""
     root = root or ROOT
@@ -179,11 +188,12 @@ def load_stack(stack: str, root: Path | None = None):
     return validated(read_stack_file(path), stack)
 
 
-def validated(document: dict, stack: str):
+def validated(document: dict, stack: str) -> StackSettings:
     """A stack file's ``config:`` mapping through the settings layer: the validated settings, or a
     ValueError with every problem, one per line."""
     values, secret_keys = project_values(document, PROJECT)
     settings, problems = validate(values, secret_keys, PROJECT, stack)
     if problems:
         raise ValueError(f"Pulumi.{stack}.yaml is invalid:\n" + "\n".join(problems))
+    assert settings is not None  # validate returns None only with problems
     return settings

@@ -61,7 +61,8 @@ class Image(Model):
 
         Cut to a valid label value (63 chars, alphanumeric at both ends), as tags may be longer.
         """
-        return (self.tag or self.digest.removeprefix("sha256:")[:12])[:63].strip("._-")
+        # Neither set is refused (settings/rules/workload.py, image_is_pinned); it would show "".
+        return (self.tag or (self.digest or "").removeprefix("sha256:")[:12])[:63].strip("._-")
 
 
 class Amounts(Model):

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from offline.harness import PROJECT, RunResult, StackRun, stack_document, to_wire
+from offline.harness import PROJECT, Registration, RunResult, StackRun, stack_document, to_wire
 from policy.guardrails import broad_grants
 from settings.stackfile import project_values
 
@@ -85,7 +85,6 @@ def required_tool(name: str, *candidates: Path) -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
-    return ""
 
 
 def validated(stack: str, changes: dict[str, Any] | None = None) -> tuple[Any, list[str]]:
@@ -148,6 +147,7 @@ def sdk_environment_fallbacks(provider_module: ModuleType) -> dict[str, str]:
     """{camelCase input: variable} for every Provider input the SDK (its ``provider`` module) fills
     from the environment, read from the installed SDK's source, so a fallback added by an SDK
     upgrade is covered too."""
+    assert provider_module.__file__ is not None, f"{provider_module.__name__} is not a module of a file"
     source = Path(provider_module.__file__).read_text()
     pairs = dict.fromkeys(re.findall(r"if (\w+) is None:\s+\1 = _utilities\.get_env\w*\('(\w+)'", source))
     assert pairs, "the SDK's environment fallbacks were not found: has provider.py changed shape?"
@@ -197,7 +197,7 @@ def trust_problems(document: dict, issuer: str, subject: str) -> list[str]:
     return found
 
 
-def external_secret(result: RunResult, name: str = "reconciliation-secrets"):
+def external_secret(result: RunResult, name: str = "reconciliation-secrets") -> Registration:
     """The ExternalSecret ``name`` among the run's registrations."""
     (found,) = [
         r

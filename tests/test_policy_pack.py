@@ -40,10 +40,9 @@ def test_every_stack_passes_the_policy_pack(renders: list[Path]) -> None:
 
 def test_a_violation_fails_the_run_naming_policy_and_resource(renders: list[Path], tmp_path: Path) -> None:
     plan = json.loads((renders[0] / "plan.json").read_text(encoding="utf-8"))
-    for entry in plan["resources"]:
-        if entry["type"] == "kubernetes:apps/v1:Deployment":
-            del entry["inputs"]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
-            name = entry["name"]
+    (deployment,) = (entry for entry in plan["resources"] if entry["type"] == "kubernetes:apps/v1:Deployment")
+    del deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
+    name = deployment["name"]
     (tmp_path / "plan.json").write_text(json.dumps(plan))
     completed = _run_pack(tmp_path)
     assert completed.returncode == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from helpers import changed, validated
@@ -68,7 +69,7 @@ def stack_inventory(stack: str) -> list:
     return list(changed(stack, {})[f"{PROJECT}:secrets"]["inventory"])
 
 
-def _path(document: dict, dotted: str) -> object:
+def _path(document: dict, dotted: str) -> Any:
     top, *rest = dotted.split(".")
     node = document[f"{PROJECT}:{top}"]
     for part in rest:

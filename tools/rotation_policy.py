@@ -12,6 +12,8 @@ import sys
 from datetime import timedelta
 
 from offline.harness import stack_document
+from settings.aws import InventorySecret
+from settings.stack import StackSettings
 from settings.stackfile import ROOT, stack_names, validated
 from tools import generated
 
@@ -40,14 +42,14 @@ PROCESS = """\
 """
 
 
-def _settings(stack: str):
+def _settings(stack: str) -> StackSettings:
     try:
         return validated(stack_document(stack), stack)
     except ValueError as error:
         raise SystemExit(str(error)) from None
 
 
-def _runbook(settings, secret) -> list[str]:
+def _runbook(settings: StackSettings, secret: InventorySecret) -> list[str]:
     name = settings.secrets.secret_name(secret, settings.environment)
     context, namespace = settings.kubernetes.context, settings.kubernetes.namespace
     target = settings.secrets.target_secret_name

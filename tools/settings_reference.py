@@ -394,7 +394,7 @@ def render() -> str:
     lines.append(RULES_INTRO)
     for module in MODULES:
         short = module.__name__.rsplit(".", 1)[1]
-        intro = " ".join(inspect.getdoc(module).split("\n\n")[0].split()).replace("``", "`")
+        intro = " ".join((inspect.getdoc(module) or "").split("\n\n")[0].split()).replace("``", "`")
         lines += [f"### Rules: {short}", "", f"`settings/rules/{short}.py`: {intro}", ""]
         lines += ["| rule | reads | checks |", "|---|---|---|"]
         for rule in (rule for rule in rules_ if rule.module == short):

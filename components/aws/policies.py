@@ -5,7 +5,7 @@ resource; a key policy's `*` means "this key", as AWS defines it.
 
 from __future__ import annotations
 
-from settings.aws import aws_name
+from settings.aws import InventorySecret, aws_name
 from settings.stack import StackSettings
 
 VERSION = "2012-10-17"
@@ -57,11 +57,11 @@ def slug(name: str) -> str:
     return name.lower().replace("_", "-")
 
 
-def rotation_function_name(settings: StackSettings, secret) -> str:
+def rotation_function_name(settings: StackSettings, secret: InventorySecret) -> str:
     return aws_name(settings.environment, "rotate", secret)
 
 
-def rotation_role_arn(settings: StackSettings, secret) -> str:
+def rotation_role_arn(settings: StackSettings, secret: InventorySecret) -> str:
     return f"arn:aws:iam::{account(settings)}:role/{rotation_function_name(settings, secret)}"
 
 
@@ -132,7 +132,7 @@ def lambda_trust_policy() -> dict:
     }
 
 
-def rotation_policy(settings: StackSettings, secret, key_arn: str) -> dict:
+def rotation_policy(settings: StackSettings, secret: InventorySecret, key_arn: str) -> dict:
     """What the rotation function of one secret may do: that secret's versions, the key through
     Secrets Manager, and its own log group. Nothing else."""
     name = settings.secrets.secret_name(secret, settings.environment)

@@ -11,12 +11,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pulumi
 from pulumi_aws.iam import Role, RolePolicy
+from pulumi_aws.kms import Key
 from pulumi_aws.scheduler import Schedule
 from pulumi_aws.sns import Topic, TopicSubscription
 
 from components.aws import policies as aws_policies
 from components.aws.secret_rotation import last_rotation_command
-from settings.aws import aws_name
+from settings.aws import InventorySecret, aws_name
 from settings.stack import StackSettings
 
 # Mondays, 09:00 UTC.
@@ -50,7 +51,7 @@ def reminder_role(name: str, settings: StackSettings, parent: pulumi.Resource) -
     )
 
 
-def reminder_message(settings: StackSettings, secret, due) -> str:
+def reminder_message(settings: StackSettings, secret: InventorySecret, due: str) -> str:
     name = settings.secrets.secret_name(secret, settings.environment)
     who = f"{secret.name} ({name}, {settings.environment}, owner {secret.owner})"
     if secret.automation == "automated":
@@ -68,8 +69,8 @@ def reminder_message(settings: StackSettings, secret, due) -> str:
 
 class SecretReminders(pulumi.ComponentResource):
     def __init__(
-        self, name: str, settings: StackSettings, *, key, role: Role, opts: pulumi.ResourceOptions | None = None
-    ):
+        self, name: str, settings: StackSettings, *, key: Key, role: Role, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("reconciliation:secrets:SecretReminders", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         topic = Topic(name, name=aws_policies.reminder_topic_name(settings), kms_master_key_id=key.arn, opts=child)

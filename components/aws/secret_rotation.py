@@ -10,10 +10,12 @@ from pathlib import Path
 import pulumi
 from pulumi_aws.cloudwatch import LogGroup
 from pulumi_aws.iam import Role, RolePolicy
+from pulumi_aws.kms import Key
 from pulumi_aws.lambda_ import Function, Permission
-from pulumi_aws.secretsmanager import SecretRotation
+from pulumi_aws.secretsmanager import Secret, SecretRotation
 
 from components.aws import policies as aws_policies
+from settings.aws import InventorySecret
 from settings.stack import StackSettings
 
 HANDLER = Path(__file__).resolve().parents[2] / "rotation" / "jwt_secret.py"
@@ -23,11 +25,11 @@ def _json(document: dict) -> str:
     return json.dumps(document, sort_keys=True)
 
 
-def log_group_name(settings: StackSettings, secret) -> str:
+def log_group_name(settings: StackSettings, secret: InventorySecret) -> str:
     return f"/aws/lambda/{aws_policies.rotation_function_name(settings, secret)}"
 
 
-def last_rotation_command(settings: StackSettings, secret) -> str:
+def last_rotation_command(settings: StackSettings, secret: InventorySecret) -> str:
     """What prints an automated secret's last rotation: Secrets Manager records it, and nobody
     updates the stack file's ``lastRotated`` after each rotation, so the program cannot know it."""
     name = settings.secrets.secret_name(secret, settings.environment)
@@ -37,7 +39,7 @@ def last_rotation_command(settings: StackSettings, secret) -> str:
     )
 
 
-def rotation_role(name: str, settings: StackSettings, secret, parent: pulumi.Resource) -> Role:
+def rotation_role(name: str, settings: StackSettings, secret: InventorySecret, parent: pulumi.Resource) -> Role:
     """The rotation function's role, registered before the key: the key policy names it, and KMS
     refuses a policy naming a role that does not exist yet."""
     return Role(
@@ -57,12 +59,12 @@ class RotatedSecret(pulumi.ComponentResource):
         name: str,
         settings: StackSettings,
         *,
-        secret,
-        stored,
-        key,
+        secret: InventorySecret,
+        stored: Secret,
+        key: Key,
         role: Role,
         opts: pulumi.ResourceOptions | None = None,
-    ):
+    ) -> None:
         super().__init__("reconciliation:secrets:RotatedSecret", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         function_name = aws_policies.rotation_function_name(settings, secret)

@@ -18,6 +18,7 @@ import pulumi
 from pulumi_aws.secretsmanager import get_secret_versions_output
 
 from components.aws import policies as aws_policies
+from settings.aws import InventorySecret
 from settings.stack import StackSettings
 
 CURRENT = "AWSCURRENT"
@@ -33,7 +34,7 @@ def has_value(stages: list[list[str]]) -> bool:
     return any(CURRENT in labels for labels in stages)
 
 
-def put_value_command(settings: StackSettings, secret) -> str:
+def put_value_command(settings: StackSettings, secret: InventorySecret) -> str:
     name = settings.secrets.secret_name(secret, settings.environment)
     value = f"$(jq -n --arg v \"$VALUE\" '{{{secret.property}: $v}}')"
     return (
@@ -90,7 +91,7 @@ class ValueGate:
             raise pulumi.RunError(missing_values_message(self.settings, missing))
         return sorted(arns)
 
-    async def _has_value(self, secret, arn: str) -> bool:
+    async def _has_value(self, secret: InventorySecret, arn: str) -> bool:
         waits = FIRST_VALUE_POLLS if secret.automation == "automated" and secret.import_arn is None else 0
         for attempt in range(waits + 1):
             found = await get_secret_versions_output(

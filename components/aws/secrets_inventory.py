@@ -16,7 +16,7 @@ from components.aws import policies as aws_policies
 from components.aws.secret_reminders import SecretReminders, reminder_role
 from components.aws.secret_rotation import RotatedSecret, last_rotation_command, log_group_name, rotation_role
 from components.aws.secret_values import ValueGate
-from settings.aws import aws_name, days_overdue
+from settings.aws import InventorySecret, aws_name, days_overdue
 from settings.stack import StackSettings
 
 
@@ -24,7 +24,7 @@ def _json(document: dict) -> str:
     return json.dumps(document, sort_keys=True)
 
 
-def secret_tags(secret) -> dict:
+def secret_tags(secret: InventorySecret) -> dict:
     return {
         "owner": secret.owner,
         "rotation-days": str(secret.rotation_days),

@@ -23,8 +23,11 @@ def contact_point_inputs(settings: StackSettings) -> dict:
     if contact.type == "email":
         inputs["emails"] = [{"addresses": list(contact.addresses), "singleEmail": True}]
     elif contact.type == "slack":
+        # Set for a slack or pagerduty contact point: settings/rules/observability.py refuses it unset.
+        assert settings.grafana_slack_url is not None
         inputs["slacks"] = [{"url": pulumi.Output.secret(settings.grafana_slack_url.get_secret_value())}]
     else:
+        assert settings.grafana_pagerduty_key is not None
         key = pulumi.Output.secret(settings.grafana_pagerduty_key.get_secret_value())
         inputs["pagerduties"] = [
             {
@@ -66,7 +69,9 @@ class Observability(pulumi.ComponentResource):
             name=alert_rules.GROUP,
             folder_uid=folder.uid,
             interval_seconds=seconds(grafana.evaluation_interval),
-            rules=alert_rules.grafana_rules(settings),
+            # The rules as the provider reads them (camelCase, as tests check on the wire); the
+            # SDK's TypedDicts describe only the snake_case spelling of the same inputs.
+            rules=alert_rules.grafana_rules(settings),  # type: ignore[arg-type]
             disable_provenance=False,
             # The rules route to the contact point by name: it must exist first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[contact]),

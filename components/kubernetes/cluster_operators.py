@@ -13,6 +13,7 @@ exist at all fails the read itself (the engine: "resource '<name>' does not exis
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_kubernetes.apiextensions.v1 import CustomResourceDefinition
@@ -80,7 +81,7 @@ class ClusterOperators(pulumi.ComponentResource):
         self.register_outputs({"definitions": [r.crd for r in needed]})
 
 
-def _plain(spec) -> dict | None:
+def _plain(spec: Any) -> dict | None:
     """The SDK's typed spec (or a plain dict under mocks) as a dict of versions."""
     if spec is None or isinstance(spec, dict):
         return spec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from components.kubernetes import external_secrets
 from settings.stack import StackSettings
-from settings.workload import Probe
+from settings.workload import Amounts, Probe
 
 CONTAINER = "backend"
 PORT_NAME = "http"
@@ -15,7 +15,7 @@ def _probe(probe: Probe, path: str) -> dict:
     return {"httpGet": {"path": path, "port": PORT_NAME}, **probe.model_dump(by_alias=True)}
 
 
-def _amounts(amounts) -> dict:
+def _amounts(amounts: Amounts) -> dict:
     # ephemeral-storage is hyphenated on the wire, unlike every other key of the settings.
     return {"cpu": amounts.cpu, "memory": amounts.memory, "ephemeral-storage": amounts.ephemeral_storage}
 

@@ -7,6 +7,7 @@ import copy
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def test_every_stack_passes_every_policy(plans: dict, stack: str) -> None:
     assert len(POLICIES) == 9
 
 
-def _broken(plans: dict, stack: str, resource_type: str, change) -> dict:
+def _broken(plans: dict, stack: str, resource_type: str, change: Callable[[dict], None]) -> dict:
     plan = copy.deepcopy(plans[stack])
     change(_one(plan, resource_type))
     return plan
@@ -67,7 +68,7 @@ def test_a_container_without_a_memory_limit_is_refused(plans: dict, stack: str) 
     ]
 
 
-def _min_replicas(value: int):
+def _min_replicas(value: int) -> Callable[[dict], None]:
     def change(entry: dict) -> None:
         entry["inputs"]["spec"]["minReplicas"] = value
 

@@ -3,6 +3,8 @@ reach the pods through the NetworkPolicy. They hold in every stack."""
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 from settings.engine import Problem, rule
 from settings.engine import at as _at
 from settings.stack import minor
@@ -79,7 +81,7 @@ def prometheus_can_scrape(scrape: bool, prometheus: str, allowed_namespaces: tup
 
 
 @rule("kubeconfig")
-def kubeconfig_is_contents(kubeconfig: object) -> list[Problem]:
+def kubeconfig_is_contents(kubeconfig: SecretStr | None) -> list[Problem]:
     """The kubeconfig secret holds the file's contents, not a path."""
     # The provider reads a path too, but a path in state is one operator's file: on every other
     # machine (a colleague's, CI's) it is missing or another cluster's.

@@ -4,6 +4,7 @@ spreading, a pinned image, a provider that never drops or adopts objects on its 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from policy.guardrails import count_of
@@ -45,7 +46,7 @@ def production_stays_available(production: bool, floor: int, min_available: Any,
 # How each spread must look in production (docs/design-decisions.md#spreading): soft across zones,
 # so losing a zone never blocks scheduling; hard and tight across nodes, so one node never holds two
 # replicas while there are enough nodes.
-SPREAD_SHAPE = {
+SPREAD_SHAPE: dict[str, dict[str, str | int]] = {
     "topology.kubernetes.io/zone": {"whenUnsatisfiable": "ScheduleAnyway"},
     "kubernetes.io/hostname": {"whenUnsatisfiable": "DoNotSchedule", "maxSkew": 1},
 }
@@ -162,13 +163,15 @@ def production_scales_up(production: bool, policy: str, floor: int, ceiling: int
     return found
 
 
-def _provider_locks() -> list:
+def _provider_locks() -> list[Callable[..., list[Problem]]]:
     # One rule per switch: a typo in a sibling switch must not hide a refused one.
-    made = []
+    made: list[Callable[..., list[Problem]]] = []
     for key, (value, why) in PROVIDER_LOCKS.items():
 
         @rule("production", f"kubernetes.provider.{key}")
-        def provider_switch_is_safe(production: bool, written: bool, _key=key, _value=value, _why=why) -> list[Problem]:
+        def provider_switch_is_safe(
+            production: bool, written: bool, _key: str = key, _value: bool = value, _why: str = why
+        ) -> list[Problem]:
             """Production never lets the provider drop, skip, adopt or force objects on its own."""
             if not production or written == _value:
                 return []

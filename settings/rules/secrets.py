@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic.alias_generators import to_snake
 
-from settings.aws import PROGRAM_TAGS, aws_name, default_secret_name
+from settings.aws import PROGRAM_TAGS, InventorySecret, OidcProvider, aws_name, default_secret_name
 from settings.engine import MISSING, STACK, Problem, rule
 from settings.engine import at as _at
 
@@ -26,7 +28,8 @@ def inventory_names_are_unique(inventory: tuple) -> list[Problem]:
 @rule("secrets.inventory", STACK)
 def secret_names_are_unique(inventory: tuple, stack: str) -> list[Problem]:
     """No two inventory entries share a Secrets Manager name."""
-    found, seen = [], {}
+    found: list[Problem] = []
+    seen: dict[str, int] = {}
     for index, secret in enumerate(inventory):
         name = default_secret_name(secret, stack)
         if name in seen:
@@ -36,7 +39,12 @@ def secret_names_are_unique(inventory: tuple, stack: str) -> list[Problem]:
     return found
 
 
-def _entries(inventory: tuple, key: str, failing, allowed) -> list[Problem]:
+def _entries(
+    inventory: tuple,
+    key: str,
+    failing: Callable[[InventorySecret], bool],
+    allowed: Callable[[InventorySecret], str],
+) -> list[Problem]:
     """One problem per inventory entry for which ``failing(secret)``, at its ``key``."""
     return [
         Problem((*_at("secrets.inventory"), index, key), getattr(secret, to_snake(key)), allowed(secret))
@@ -91,7 +99,7 @@ def secrets_and_plain_env_do_not_collide(inventory: tuple, env: dict) -> list[Pr
 
 
 @rule("aws.oidcProvider", "aws.allowedAccountIds")
-def oidc_provider_is_the_clusters(provider: object, accounts: tuple) -> list[Problem]:
+def oidc_provider_is_the_clusters(provider: OidcProvider, accounts: tuple) -> list[Problem]:
     """The OIDC provider is in an allowed account and names the issuer of `issuerUrl`."""
     found = []
     account = provider.arn.split(":")[4]

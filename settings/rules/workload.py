@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from policy.guardrails import count_of
 from settings.engine import MISSING, STACK, Problem, rule
 from settings.engine import at as _at
@@ -12,14 +14,14 @@ INSTANCE_LABEL_LIMIT = 63
 RELEASE_LABELS = ("app.kubernetes.io/version",)
 
 
-def _pairs() -> list:
+def _pairs() -> list[Callable[..., list[Problem]]]:
     """One rule per resource amount and per probe."""
-    made = []
+    made: list[Callable[..., list[Problem]]] = []
     for amount in ("cpu", "memory", "ephemeralStorage"):
         request, limit = f"backend.resources.requests.{amount}", f"backend.resources.limits.{amount}"
 
         @rule(request, limit)
-        def request_within_limit(req: str, lim: str, _path=request, _amount=amount) -> list[Problem]:
+        def request_within_limit(req: str, lim: str, _path: str = request, _amount: str = amount) -> list[Problem]:
             """Each resource request is at most its limit."""
             if parse_quantity(req) <= parse_quantity(lim):
                 return []
@@ -30,7 +32,7 @@ def _pairs() -> list:
         timeout, period = f"backend.probes.{probe}.timeoutSeconds", f"backend.probes.{probe}.periodSeconds"
 
         @rule(timeout, period)
-        def timeout_below_period(seconds: int, every: int, _path=timeout) -> list[Problem]:
+        def timeout_below_period(seconds: int, every: int, _path: str = timeout) -> list[Problem]:
             """Each probe's timeout is less than its period."""
             if seconds < every:
                 return []

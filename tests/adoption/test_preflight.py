@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Set
 from pathlib import Path
 
 import pytest
@@ -47,10 +48,12 @@ def test_the_runbook_names_every_kind_the_prod_render_lists(prod_render: Path) -
     assert "ownerReferences" in text
 
 
-def _kubectl_answering(live: set[tuple[str, str]], fail: set[str] = frozenset()) -> tuple[list, object]:
+def _kubectl_answering(
+    live: set[tuple[str, str]], fail: Set[str] = frozenset()
+) -> tuple[list[list[str]], preflight.Runner]:
     """A kubectl that knows ``live`` ((resource, name) pairs) and fails for resources in ``fail``;
     asked for YAML, it answers a document naming the object."""
-    asked = []
+    asked: list[list[str]] = []
 
     def run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
         asked.append(args)
@@ -64,6 +67,10 @@ def _kubectl_answering(live: set[tuple[str, str]], fail: set[str] = frozenset())
         return subprocess.CompletedProcess(args, 0, found, "")
 
     return asked, run
+
+
+def _no_kubectl(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    raise AssertionError(f"--print runs no kubectl, not {args}")
 
 
 def test_the_preflight_asks_about_every_object_of_the_render(prod_render: Path) -> None:
@@ -120,7 +127,7 @@ def test_the_preflight_reports_a_resource_type_the_cluster_lacks(prod_render: Pa
     assert preflight.main(["--render", str(prod_render)], run=run) == 1
     out = capsys.readouterr().out
     assert f"ERROR    PodMonitor {monitor.key}: error: the server doesn't have a resource type" in out
-    assert preflight.main(["--render", str(prod_render), "--print"], run=None) == 0
+    assert preflight.main(["--render", str(prod_render), "--print"], run=_no_kubectl) == 0
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == len(items)
     assert f"kubectl -n {NS} get podmonitor.v1.monitoring.coreos.com/backend --ignore-not-found -o name" in printed

@@ -10,10 +10,12 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from helpers import changed, validated
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from capacity import __main__ as cli
 from capacity import profiles
@@ -279,18 +281,22 @@ def saved_figures(monkeypatch: pytest.MonkeyPatch):
     yield figures
 
 
+def _ydata(line: Line2D) -> list[float]:
+    return np.asarray(line.get_ydata(), dtype=float).tolist()
+
+
 def check_figure(settings, figure: Figure, rows: list[Row]) -> None:
     """Every labelled line in a legend, the load's line among them; no legend over any axes' data
     area or past the figure's edge; the load's lowest and highest values drawn apart from the min
     and max replica lines."""
     figure.draw_without_rendering()
-    legends = [axes.get_legend() for axes in figure.axes if axes.get_legend()] + list(figure.legends)
+    legends = [legend for axes in figure.axes if (legend := axes.get_legend())] + list(figure.legends)
     entries = {text.get_text() for legend in legends for text in legend.get_texts()}
     lines = [(axes, line) for axes in figure.axes for line in axes.get_lines()]
     for _, line in lines:
-        assert line.get_label().startswith("_") or line.get_label() in entries
+        assert str(line.get_label()).startswith("_") or line.get_label() in entries
     loads = [r.load for r in rows]
-    load_axes, load_line = next((a, line) for a, line in lines if list(line.get_ydata()) == loads)
+    load_axes, load_line = next((a, line) for a, line in lines if _ydata(line) == loads)
     assert load_line.get_label() in entries
 
     edge = figure.bbox
@@ -304,7 +310,7 @@ def check_figure(settings, figure: Figure, rows: list[Row]) -> None:
     scaling = settings.backend.autoscaling
 
     def constant_at(value: int):
-        return next(a for a, line in lines if len(set(line.get_ydata())) == 1 and line.get_ydata()[0] == value)
+        return next(a for a, line in lines if len(set(_ydata(line))) == 1 and _ydata(line)[0] == value)
 
     replica_axes = constant_at(scaling.min_replicas)
     assert constant_at(scaling.max_replicas) is replica_axes

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -271,7 +272,7 @@ def test_a_recommendation_is_a_value() -> None:
     recommendation = rightsize.Recommendation("cpu", "100m", "200m", "why", "+1 cores")
     assert recommendation in {rightsize.Recommendation("cpu", "100m", "200m", "why", "+1 cores")}
     with pytest.raises(AttributeError):
-        recommendation.recommended = "300m"
+        recommendation.recommended = "300m"  # type: ignore[misc]  # what frozen=True refuses, on purpose
 
 
 def test_a_request_off_the_round_units_is_counted_exactly() -> None:
@@ -294,7 +295,7 @@ def test_float_noise_is_ignored_but_a_real_excess_rounds_up() -> None:
     assert rightsize.recommend(_settings("100m", "128Mi"), _usage(HOUR, 0.12, peak))[1].recommended == "254Mi"
 
 
-def _usage_every_15s(cpu_cores: list[float], memory_bytes: list[float], pods: int = 2) -> Usage:
+def _usage_every_15s(cpu_cores: Sequence[float], memory_bytes: Sequence[float], pods: int = 2) -> Usage:
     """`pods` pods that each used these amounts, one sample every 15 s."""
     names = [f"backend-5d8f7c9b4-{i}" for i in range(pods)]
     return Usage(

@@ -37,7 +37,7 @@ def _standard(document: object) -> str:
 def test_json_is_written_as_the_standard_library_indents_it() -> None:
     # As json.dumps(indent=2, sort_keys=True) writes them: nested keys sorted, markers in lists,
     # empty containers, floats, non-ASCII as UTF-8.
-    document = {
+    document: dict = {
         "z": [Secret(), {"b": Unknown(), "a": []}],
         "é": {},
         "floats": [0.95, 0.2, 1.5, 200.0, 0.001],

@@ -3,6 +3,8 @@ registered."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from helpers import problems, run_changed
 
@@ -12,7 +14,7 @@ NS = "reconciliation-platform"
 _DEV_NAMES = [entry["name"] for entry in stack_document("dev")[f"{NS}:secrets"]["inventory"]]
 JWT_ARN = "arn:aws:secretsmanager:eu-west-1:444455556666:secret:reconciliation/jwt-secret-Jd8kQz"
 
-REFUSED = {
+REFUSED: dict[str, tuple[str, dict[str, Any], str]] = {
     "a rotation date in the future": (
         "dev",
         {"secrets.inventory.0.lastRotated": "2999-01-01"},

@@ -3,13 +3,15 @@ what a stack adopts, through the real program: one exact line, nothing registere
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from helpers import problems, run_changed
 
 NS = "reconciliation-platform"
 
 
-REFUSED = {
+REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     "a malformed label key": (
         {"backend.selector": {"-app": "backend"}},
         f'{NS}:backend.selector.-app = "-app": expected a label key such as app or app.kubernetes.io/name',
@@ -45,3 +47,11 @@ REFUSED = {
 def test_refused(case: str) -> None:
     changes, expected = REFUSED[case]
     assert problems(run_changed("prod", changes)) == [expected]
+
+
+def test_the_object_keys_are_the_kinds_keys_in_order() -> None:
+    from typing import get_args
+
+    from settings.objects import KINDS, ObjectKey
+
+    assert get_args(ObjectKey) == tuple(KINDS)

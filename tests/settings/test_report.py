@@ -4,6 +4,8 @@ and the values the API server or a reviewer would refuse."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from helpers import changed, problems, run_changed, validated
 
@@ -14,7 +16,7 @@ from settings.stack import StackSettings
 NS = "reconciliation-platform"
 
 # (stack, changes, the exact line expected among the problems)
-RULES = {
+RULES: dict[str, tuple[str, dict[str, Any], str]] = {
     "unknown backend key": (
         "dev",
         {"backend.replicas": 3},

@@ -3,6 +3,8 @@ policies, the rollout, and the documented default behaviour."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from helpers import PROPOSAL_BEHAVIOR, problems, run_changed
 
@@ -11,7 +13,7 @@ from settings.scaling import Autoscaling
 NS = "reconciliation-platform"
 
 # (stack, changes, the exact line expected among the problems)
-RULES = {
+RULES: dict[str, tuple[str, dict[str, Any], str]] = {
     "cpu utilization 0": (
         "prod",
         {"backend.autoscaling.targetCpuUtilization": 0},

@@ -3,13 +3,15 @@ keys, and the Pod Security version that follows the cluster unless pinned."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from helpers import DELETE, problems, run_changed, validated
 
 NS = "reconciliation-platform"
 
 # (stack, changes, the exact line expected among the problems)
-RULES = {
+RULES: dict[str, tuple[str, dict[str, Any], str]] = {
     "missing context": (
         "prod",
         {"kubernetes.context": DELETE},
@@ -59,7 +61,7 @@ def test_rule_stops_the_program_with_one_clear_line(rule: str) -> None:
 
 
 # (stack, changes, every line expected: nothing more, nothing less)
-REFUSED = {
+REFUSED: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     "a version YAML read as a number": (
         "prod",
         {"kubernetes.version": 1.3},

@@ -3,6 +3,8 @@ program (one exact line, nothing registered) and the settings layer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from helpers import problems, run_changed, validated
 
@@ -11,7 +13,7 @@ from offline.harness import PROJECT, stack_document
 NS = "reconciliation-platform"
 
 # (stack, changes, the exact line expected among the problems)
-RULES = {
+RULES: dict[str, tuple[str, dict[str, Any], str]] = {
     "malformed cpu": (
         "dev",
         {"backend.resources.requests.cpu": "500x"},
@@ -44,7 +46,7 @@ def test_rule_stops_the_program_with_one_clear_line(rule: str) -> None:
 
 
 # (stack, changes, every line expected: nothing more, nothing less)
-REFUSED = {
+REFUSED: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     "the same pull secret twice": (
         "dev",
         {"backend.image.pullSecrets": ["regcred", "regcred"]},

@@ -87,7 +87,10 @@ def test_each_documented_default_reads_back_as_the_models_default(key: Any) -> N
     else:
         # Written in a stack file as the document shows it, the value validates to the default.
         written = yaml.safe_load(cell.removeprefix("`").removesuffix("`"))
-        adapter = TypeAdapter(Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation)
+        annotation = field.annotation
+        if field.metadata:
+            annotation = Annotated[annotation, *field.metadata]
+        adapter = TypeAdapter(annotation)
         assert adapter.validate_python(written) == default
 
 

@@ -24,7 +24,7 @@ import itertools
 import math
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from helpers import required_tool
 from components.grafana import alert_rules, dashboard, promql
 from settings import metrics
 from settings.observability import seconds
+from settings.stack import StackSettings
 
 HASH = "5d8f7c9b4"  # a ReplicaSet hash, as the Deployment names its pods <name>-<hash>-<suffix>
 P95 = 0.95  # what "p95" means: the spec, not read from the code under test
@@ -53,7 +54,7 @@ def _promtool() -> str:
 class Replay:
     """One stack's replay: its pods, its window, and series builders over ``samples`` minutes."""
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
         name, namespace = settings.object_name("deployment"), settings.kubernetes.namespace
         self.namespace = namespace
@@ -160,7 +161,7 @@ def _quantile(q: float, cumulative: Sequence[float]) -> float:
     return start + (bounds[index] - start) * (rank / count)
 
 
-def _p95(traffic: dict[tuple[str, str], Sequence[int]], window: int) -> float:
+def _p95(traffic: Mapping[tuple[str, str], Sequence[float]], window: int) -> float:
     """The p95 the rules compute over ``traffic``: per pod, queries per minute in each bucket
     (index len(bounds): slower than every finite bound), summed by le across pods."""
     per_pod = [[_per_second(c, window) for c in itertools.accumulate(counts)] for counts in traffic.values()]
@@ -168,7 +169,7 @@ def _p95(traffic: dict[tuple[str, str], Sequence[int]], window: int) -> float:
     return _quantile(P95, summed)
 
 
-def _histogram(replay: Replay, traffic: dict[tuple[str, str], Sequence[int]]) -> list[dict]:
+def _histogram(replay: Replay, traffic: Mapping[tuple[str, str], Sequence[float]]) -> list[dict]:
     les = [*(f"{b:g}" for b in metrics.DB_QUERY_BUCKETS), "+Inf"]
     rows = []
     for where, counts in traffic.items():
@@ -179,7 +180,7 @@ def _histogram(replay: Replay, traffic: dict[tuple[str, str], Sequence[int]]) ->
     return rows
 
 
-def _in_bucket(target: float, total: int) -> tuple[int, list[int]]:
+def _in_bucket(target: float, total: int) -> tuple[list[int], list[int]]:
     """Queries per minute, by bucket, whose p95 lands near ``target``: ``below`` of them in the
     bucket under target's (the idle pod's), the rest in target's bucket and above it (the busy pod's)."""
     bounds = metrics.DB_QUERY_BUCKETS
@@ -209,7 +210,7 @@ def _latency_cases(replay: Replay) -> list[dict]:
     slots = len(bounds) + 1
     total = max(4000, math.ceil(floor * 60 * 4))  # queries per minute: fine-grained and over the floor
 
-    def only(index: int, per_minute: float) -> list[int]:
+    def only(index: int, per_minute: float) -> list[float]:
         return [per_minute if i == index else 0 for i in range(slots)]
 
     fast_flood = {where: only(0, total * FLOOD) for where in replay.decoys}  # dilutes any p95 to <= 1 ms
@@ -224,7 +225,7 @@ def _latency_cases(replay: Replay) -> list[dict]:
     below = threshold * 0.98
     for target, breached in ((above, True), (below, False)):
         fast, slow = _in_bucket(target, total)
-        traffic = {replay.idle: fast, replay.busy: slow}
+        traffic: dict[tuple[str, str], Sequence[float]] = {replay.idle: fast, replay.busy: slow}
         p95 = _p95(traffic, window)
         assert (p95 > threshold) is breached, (target, p95)  # the construction itself, checked
         if breached:
@@ -505,7 +506,7 @@ def _world(replay: Replay) -> dict[tuple[str, str], list[tuple[str, dict, list[f
     les = [*(f"{b:g}" for b in metrics.DB_QUERY_BUCKETS), "+Inf"]
 
     def pod(scale: int, slow: bool, oom: int) -> list[tuple[str, dict, list[float]]]:
-        rows = []
+        rows: list[tuple[str, dict, list[float]]] = []
         for route, per_minute in (("/api/accounts", 40 * scale), ("/api/ledger", 25 * scale)):
             # Fast pods answer in the first buckets, slow ones mostly past the largest.
             shares = [0.2, 0.2, 0.2, 0.1, 0.1, 0.1, 0.05, 0.05, 0.0] if not slow else [0, 0, 0, 0, 0, 0, 0, 0.1, 0.9]

@@ -3,12 +3,14 @@ version, its reserved namespaces, what must reach the pods, the kubeconfig's con
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from helpers import problems, run_changed
 
 NS = "reconciliation-platform"
 # (stack, changes, every line expected: nothing more, nothing less)
-REFUSED = {
+REFUSED: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     "creating kube-system (dev too)": (
         "dev",
         {"kubernetes.namespace": "kube-system"},

@@ -114,6 +114,7 @@ def test_another_organisation_with_basic_auth_is_accepted() -> None:
     values["grafanaAuth"] = "deployer:hunter2"
     settings, lines = validate(values, {*secret_keys, "grafanaAuth"}, PROJECT, "dev")
     assert lines == []
+    assert settings is not None
     assert settings.grafana.org_id == 2
 
 

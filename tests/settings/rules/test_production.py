@@ -4,13 +4,15 @@ registered; what keeps the promises is accepted, and other stacks are not held t
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from helpers import HOST, PROPOSAL_SCALE, SPREAD, ZONE, problems, run_changed
 
 NS = "reconciliation-platform"
 
 # (stack, changes, the exact line expected among the problems)
-RULES = {
+RULES: dict[str, tuple[str, dict[str, Any], str]] = {
     "latest in production": (
         "prod",
         {"backend.image.tag": "latest"},
@@ -39,7 +41,7 @@ def test_latest_is_allowed_outside_production() -> None:
 
 
 # (stack, changes, every line expected: nothing more, nothing less)
-REFUSED = {
+REFUSED: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     "a release kills every pod": (
         "prod",
         {"backend.rollout": {"maxSurge": 0, "maxUnavailable": "100%"}, **PROPOSAL_SCALE},

@@ -3,6 +3,8 @@ clear line per problem, nothing registered."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from helpers import DELETE, problems, run_changed, validated
 
@@ -11,7 +13,7 @@ from offline.harness import PROJECT
 NS = "reconciliation-platform"
 
 # (stack, changes, the exact line expected among the problems)
-RULES = {
+RULES: dict[str, tuple[str, dict[str, Any], str]] = {
     "min above max replicas": (
         "dev",
         # Both bounds set here: the line names the ceiling, whatever dev's file says.
@@ -94,7 +96,7 @@ def test_rule_stops_the_program_with_one_clear_line(rule: str) -> None:
     assert expected in problems(run_changed(stack, changes))
 
 
-REFUSED = {
+REFUSED: dict[str, tuple[dict[str, Any], str]] = {
     "a selector on the release version": (
         {"backend.selector": {"app.kubernetes.io/version": "1.4.2"}},
         f'{NS}:backend.selector["app.kubernetes.io/version"] = "1.4.2": app.kubernetes.io/version changes with '

@@ -12,6 +12,7 @@
 #   ./tasks.sh test [pytest args]           lint, format and type checks, tests with the coverage gate
 #   ./tasks.sh bench                        render/import/test-suite timings (docs/performance.md)
 #   ./tasks.sh docs [--check]               regenerate the rotation policy and docs/settings.md (--check: name each stale one)
+#   ./tasks.sh lock [--upgrade|--check]     compile each venv's lock (hashes) from its requirements files again
 #   ./tasks.sh fmt                          apply ruff fixes and formatting
 #   ./tasks.sh mutate [module...]           mutation testing (cosmic-ray): kill rate per module, survivors
 #   ./tasks.sh help                         this list
@@ -25,6 +26,8 @@ PYTHON=${PYTHON:-python3}
 VENV=venv                 # the folder Pulumi.yaml names: `pulumi up` reuses this environment
 CHECKOV_VENV=.tools/checkov
 POLICY_VENV=policy/venv   # the policy pack's own (PulumiPolicy.yaml names it): pulumi-policy pins an older protobuf
+UV_DIR=.tools/uv          # uv, which installs every venv from its lock (tools/locks.py names the locks)
+UV=$UV_DIR/bin/uv
 
 # The program needs Python >= 3.11; say so plainly instead of failing later with a SyntaxError.
 # Also learns, once per run, what $PYTHON is in the terms venv writes into pyvenv.cfg: its version
@@ -67,7 +70,7 @@ made_with_another_python() {
   fi
 }
 
-# The set-up's stamp: the venv's Python version and the requirements files' contents.
+# The set-up's stamp: the venv's Python version and its lock's contents.
 requirements_digest() {
   local venv=$1; shift
   "$venv/bin/python" - "$@" <<'PY'
@@ -79,13 +82,39 @@ print(digest.hexdigest())
 PY
 }
 
-# $1 venv folder, $2 how long a first install takes on an idle machine (said before pip starts),
-# rest: requirements files. A warm run (the stamp matches) starts the venv's Python once, to hash the files, and
-# nothing else: no pip. Otherwise it (re)creates a venv that is missing, broken (no pip, e.g.
-# after an interrupted set-up) or made with another interpreter than PYTHON asks for, and installs
-# with pip's own progress showing: a first set-up takes minutes, and in silence it looks hung.
+# uv, the installer of the venvs, from requirements-uv.lock (pinned with its hashes): installed by
+# pip into .tools/uv, a plain folder (uv is one binary, whatever Python runs the venvs). With
+# $PYTHON's own pip where it has one, in seconds; else (Debian's python3 without python3-pip) with
+# the pip of a venv made for that, which ensurepip takes seconds more to set up. Reinstalled when
+# the lock changed or uv does not start; the lock's copy is written last, so an interrupted
+# install is done again.
+ensure_uv() {
+  cmp -s requirements-uv.lock "$UV_DIR/requirements-uv.lock" && "$UV" --version >/dev/null 2>&1 && return 0
+  check_python
+  echo "installing requirements-uv.lock (uv, checked against its hashes) into $UV_DIR/, the venvs' installer, about 5 s; pip's progress follows" >&2
+  rm -rf "$UV_DIR" "$UV_DIR.pip"
+  local pip=("$PYTHON" -m pip)
+  if ! "${pip[@]}" --version >/dev/null 2>&1; then
+    "$PYTHON" -m venv "$UV_DIR.pip"
+    pip=("$UV_DIR.pip/bin/python" -m pip)
+  fi
+  # --target: no venv to install into, and no check for an externally managed Python (PEP 668).
+  PIP_USER=0 PIP_ROOT_USER_ACTION=ignore "${pip[@]}" install --disable-pip-version-check --require-hashes --no-deps \
+    --target "$UV_DIR" -r requirements-uv.lock >&2
+  rm -rf "$UV_DIR.pip"
+  cp requirements-uv.lock "$UV_DIR/requirements-uv.lock"
+}
+
+# $1 venv folder, $2 how long a first install takes on an idle machine (said before it starts),
+# $3 its lock (pinned with hashes, by `./tasks.sh lock`). A warm run (the stamp matches) starts the
+# venv's Python once, to hash the lock, and nothing else: no installer. Otherwise it (re)creates a
+# venv that is missing, broken (its Python does not start) or made with another interpreter than
+# PYTHON asks for, and syncs it with the lock: uv installs what is missing or changed, removes what
+# the lock no longer has, checks every hash, and shows its progress (in silence a first set-up
+# looks hung). Python's own venv module makes the venv, a plain one, without pip (uv needs none,
+# and ensurepip costs seconds per venv): the venvs Pulumi runs get their pip from their lock.
 ensure_venv() {
-  local venv=$1 estimate=$2; shift 2
+  local venv=$1 estimate=$2 lock=$3
   local why='' want=''
   if [ ! -x "$venv/bin/python" ]; then
     why="creating $venv/"
@@ -94,34 +123,28 @@ ensure_venv() {
     # could only say "delete the folder and run again", the same install with one more step.
     local made; made=$(venv_cfg "$venv" executable)
     why="recreating $venv/ for PYTHON=$PYTHON_REQUESTED (it was made with Python $(venv_cfg "$venv" version)${made:+, $made}), now"
-  elif ! want=$(requirements_digest "$venv" "$@" 2>/dev/null); then
+  elif ! want=$(requirements_digest "$venv" "$lock" 2>/dev/null); then
     why="recreating $venv/ (its Python does not start), now"
   elif [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" = "$want" ]; then
     return 0
-  elif ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
-    why="recreating $venv/ (it has no working pip: an interrupted set-up?), now"
   fi
+  ensure_uv
   if [ -n "$why" ]; then
     check_python
     echo "$why with Python $PYTHON_VERSION ($PYTHON_EXECUTABLE)" >&2
-    "$PYTHON" -m venv --clear "$venv"
-    want=$(requirements_digest "$venv" "$@")
+    "$PYTHON" -m venv --clear --without-pip "$venv"
+    want=$(requirements_digest "$venv" "$lock")
   fi
-  local what='' file count args=()
-  for file in "$@"; do
-    count=$(grep -cvE '^[[:space:]]*(#|-|$)' "$file" || true)
-    what+="${what:+ and }$file ($count package$([ "$count" = 1 ] || echo s))"
-    args+=(-r "$file")
-  done
+  local count; count=$(grep -cE '^[A-Za-z0-9]' "$lock" || true)
   local when="$estimate for a first install (longer on a busy machine)"
-  [ -n "$why" ] || when="an update: only what is missing or changed"
-  echo "installing $what into $venv/ with their dependencies, $when" >&2
-  echo "pip's progress follows; its last step, \"Installing collected packages\", says nothing until it is done" >&2
-  "$venv/bin/python" -m pip install --disable-pip-version-check "${args[@]}" >&2
+  [ -n "$why" ] || when="an update: only what changed"
+  echo "installing $lock ($count packages, each checked against its hashes) into $venv/, $when" >&2
+  echo "uv's progress follows: its bars on a terminal, a line per step elsewhere" >&2
+  "$UV" pip sync --python "$venv/bin/python" --require-hashes "$lock" >&2
   echo "$want" > "$venv/.requirements.sha256"
 }
 
-program_env() { ensure_venv "$VENV" "about 90 s" requirements.txt requirements-dev.txt; }
+program_env() { ensure_venv "$VENV" "about 25 s" requirements.lock; }
 
 # Debian tools the tests need: promtool (package prometheus) proves the alert rules, shellcheck
 # lets actionlint check every `run:` script. Installed with apt when missing, as root or through
@@ -164,8 +187,8 @@ case "${1:-}" in
     ;;
   test)
     program_env
-    ensure_venv "$CHECKOV_VENV" "about 60 s" requirements-checkov.txt
-    ensure_venv "$POLICY_VENV" "about 20 s" policy/requirements.txt policy/requirements-dev.txt
+    ensure_venv "$CHECKOV_VENV" "about 15 s" requirements-checkov.lock
+    ensure_venv "$POLICY_VENV" "about 10 s" policy/requirements.lock
     ensure_apt_tool promtool prometheus
     ensure_apt_tool shellcheck shellcheck
     "$VENV/bin/ruff" check .
@@ -180,7 +203,7 @@ case "${1:-}" in
   policy)
     # Render the stacks (default: every stack file), then run the policy pack over the renders.
     program_env
-    ensure_venv "$POLICY_VENV" "about 20 s" policy/requirements.txt policy/requirements-dev.txt
+    ensure_venv "$POLICY_VENV" "about 10 s" policy/requirements.lock
     stacks=("${@:2}")
     if [ ${#stacks[@]} -eq 0 ]; then for file in Pulumi.*.yaml; do stacks+=("$(basename "$file" .yaml | cut -d. -f2)"); done; fi
     folders=()
@@ -206,7 +229,7 @@ case "${1:-}" in
     ;;
   bench)
     program_env
-    ensure_venv "$CHECKOV_VENV" "about 60 s" requirements-checkov.txt
+    ensure_venv "$CHECKOV_VENV" "about 15 s" requirements-checkov.lock
     exec "$VENV/bin/python" -m tools.bench "${@:2}"
     ;;
   docs)
@@ -219,6 +242,13 @@ case "${1:-}" in
     done
     exit "$status"
     ;;
+  lock)
+    # Every venv's lock compiled again from its requirements files (tools/locks.py names them):
+    # after editing a requirements file, and on a Dependabot pull request, which bumps those only.
+    ensure_uv
+    check_python
+    exec "$PYTHON" -m tools.locks compile --uv "$UV" "${@:2}"
+    ;;
   fmt)
     program_env
     "$VENV/bin/ruff" check --fix .
@@ -227,7 +257,7 @@ case "${1:-}" in
   mutate)
     # cosmic-ray in its own venv: it runs each mutant's tests through the program's venv.
     program_env
-    ensure_venv .tools/mutation "about 30 s" requirements-mutation.txt
+    ensure_venv .tools/mutation "about 20 s" requirements-mutation.lock
     exec .tools/mutation/bin/python mutation/run.py "${@:2}"
     ;;
   help | -h | --help)

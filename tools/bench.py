@@ -19,8 +19,8 @@ code, and for pytest the failing tests' ids read from its short test summary, el
 is not run again, every other row is still measured and printed, and the benchmark exits 1.
 
 Every command runs with a warm bytecode cache, as on an operator's machine from the second run
-on: pip compiled the SDK when it installed it, and Python caches the program's own modules the
-first time it runs them. The cache lives in a temporary folder (``PYTHONPYCACHEPREFIX``, filled
+on: Python caches the bytecode of the SDK's modules and the program's own the first time it runs
+them (uv installs without compiling). The cache lives in a temporary folder (``PYTHONPYCACHEPREFIX``, filled
 by one untimed run of each command), so nothing is written into the tree, and a shell that sets
 ``PYTHONDONTWRITEBYTECODE`` no longer makes each render recompile the program's sources while
 the floor reads the SDK's cached bytecode. The hash seed is fixed so callgrind's count repeats.
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += diff_rows(python, Path(out), args.runs)
         if not args.no_suite:
             # As a developer runs it, warm: the venvs set up (nothing installed), the SDKs' bytecode
-            # compiled by pip, the shell's own environment. Lint, format check, the program's tests
+            # cached by an earlier run, the shell's own environment. Lint, format check, the program's tests
             # with coverage on every core, then the policy pack's tests in their own venv.
             rows.append((SUITE, ["./tasks.sh", "test", "-p", "no:cacheprovider", f"--durations={SLOWEST}"], 1))
         if args.fresh:

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_, itemgetter, lt
 from typing import NamedTuple
 
 
@@ -70,6 +72,17 @@ class PodSample(NamedTuple):
     age_seconds: float
     ready_for_seconds: float  # since its last readiness transition (0 when not ready)
     ever_ready: bool
+
+
+_PERIOD = attrgetter("period_seconds")
+_TIME, _REPLICAS = itemgetter(0), itemgetter(1)
+
+
+def _within(recommendations: list[tuple[float, int]], cut: float) -> compress:
+    """The replicas of the recommendations made after `cut`. Built from C iterators, not a
+    generator: the controller runs this twice a sync, over every recommendation in the window."""
+    later = map(lt, repeat(cut), map(_TIME, recommendations))  # cut < at: at > cut
+    return compress(map(_REPLICAS, recommendations), later)
 
 
 @dataclass
@@ -131,7 +144,7 @@ class Controller:
             or first.pending
             or first.usage is None
             or (resource == "cpu" and self._unready_for_cpu(first))
-            or any(pod is not first for pod in pods)
+            or not all(map(is_, pods, repeat(first)))  # C iterators: a genexpr costs a step per pod
         ):
             return None
         ratio = first.usage[resource] * 100 // first.request[resource] / target
@@ -165,7 +178,7 @@ class Controller:
         if desired != current:
             self.scale_events.append((now, desired - current))
         # Events older than the longest policy period can limit nothing any more.
-        longest = max(p.period_seconds for r in (self.spec.scale_up, self.spec.scale_down) for p in r.policies)
+        longest = max(map(_PERIOD, chain(self.spec.scale_up.policies, self.spec.scale_down.policies)))
         if self.scale_events and self.scale_events[0][0] <= now - longest:
             self.scale_events = [(at, change) for at, change in self.scale_events if at > now - longest]
         return desired
@@ -174,8 +187,8 @@ class Controller:
         up_cut = now - self.spec.scale_up.stabilization_window_seconds
         down_cut = now - self.spec.scale_down.stabilization_window_seconds
         recommendations = self.recommendations
-        up = min((r for at, r in recommendations if at > up_cut), default=proposal)
-        down = max((r for at, r in recommendations if at > down_cut), default=proposal)
+        up = min(_within(recommendations, up_cut), default=proposal)
+        down = max(_within(recommendations, down_cut), default=proposal)
         up, down = min(up, proposal), max(down, proposal)
         horizon = min(up_cut, down_cut)
         while recommendations and recommendations[0][0] < horizon:

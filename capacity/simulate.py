@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -83,9 +84,12 @@ def simulate(
     horizon = max(
         capacity.cpu_initialization_seconds, capacity.initial_readiness_delay_seconds, capacity.metric_window_seconds
     )
+    # `created` stays sorted, oldest first (new pods are appended at `now`, a scale-down keeps the
+    # oldest): the ready pods, and the settled ones among them, are a prefix found by bisection
+    # rather than counted pod by pod at every sync (a replayed week is 40,321 syncs).
     for now in range(0, duration_seconds + 1, capacity.sync_period_seconds):
         units = load(now)
-        ready = sum(1 for born in created if born + started <= now)
+        ready = bisect_right(created, now - started)  # born + started <= now
         share = units / ready if ready else 0.0
         # CPU above the limit is throttled, never used: what the metrics (and the controller) see.
         cpu = min(capacity.load.cpu_millicores_baseline + capacity.load.cpu_millicores_per_unit * share, cpu_limit)
@@ -93,11 +97,9 @@ def simulate(
         serving = {"cpu": int(cpu), "memory": int(memory)}
         # Pods past every start-up threshold are alike to the controller: one shared sample.
         settled = PodSample(serving, request, False, True, float(horizon), float(horizon), True)
-        samples = []
-        for born in created:
-            if now - born - started >= horizon:
-                samples.append(settled)
-                continue
+        alike = bisect_right(created, now - started - horizon)  # now - born - started >= horizon
+        samples = [settled] * alike
+        for born in created[alike:]:
             age, since_ready = now - born, now - born - started
             is_ready = since_ready >= 0
             # Pending while the image pulls; Running without metrics for one metrics window; then a
@@ -107,16 +109,9 @@ def simulate(
             usage = serving if is_ready else baseline if first_sample else None
             samples.append(PodSample(usage, request, pending, is_ready, age, max(0.0, since_ready), is_ready))
         desired = controller.sync(now, len(created), samples)
-        rows.append(
-            Row(
-                now,
-                units,
-                ready,
-                desired,
-                100 * cpu / request["cpu"] if ready else 0.0,
-                100 * memory / request["memory"] if ready else 0.0,
-            )
-        )
+        cpu_utilization = 100 * cpu / request["cpu"] if ready else 0.0
+        memory_utilization = 100 * memory / request["memory"] if ready else 0.0
+        rows.append(Row(now, units, ready, desired, cpu_utilization, memory_utilization))
         if desired > len(created):
             created += [float(now)] * (desired - len(created))
         elif desired < len(created):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from helpers import valid_settings
+from helpers import shared_run_stack, valid_settings
 
-from offline.harness import RunResult, run_stack, stack_names
+from offline.harness import RunResult, stack_names
 from settings.stack import StackSettings
 
 
@@ -15,15 +15,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("stack", stack_names())
 
 
-_RUNS: dict[str, RunResult] = {}
-
-
 @pytest.fixture
 def result(stack: str) -> RunResult:
-    """The program's registrations for ``stack``, run once per session and shared."""
-    if stack not in _RUNS:
-        _RUNS[stack] = run_stack(stack)
-    return _RUNS[stack]
+    """The program's registrations for ``stack``, run once per session and shared (helpers.shared_run_stack)."""
+    return shared_run_stack(stack)
 
 
 @pytest.fixture

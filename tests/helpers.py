@@ -4,9 +4,11 @@ external tools, the shell a provider SDK would read, and the checks several test
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import shutil
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,7 +16,16 @@ from typing import Any
 import pulumi
 import pytest
 
-from offline.harness import PROJECT, Registration, RunResult, StackRun, stack_document, to_wire
+from offline.harness import (
+    PROJECT,
+    Registration,
+    RunResult,
+    StackRun,
+    run_stack,
+    stack_config,
+    stack_document,
+    to_wire,
+)
 from policy.guardrails import broad_grants
 from settings.stackfile import project_values
 
@@ -71,6 +82,40 @@ def changed(stack: str, changes: dict[str, Any]) -> dict:
 def run_changed(stack: str, changes: dict[str, Any]) -> StackRun:
     """A StackRun over the changed config, not yet executed."""
     return StackRun(stack, *to_wire(changed(stack, changes)))
+
+
+# One program run per worker per distinct input, shared by every test that only reads it.
+_RUNS: dict[tuple, RunResult] = {}
+
+
+def _run_key(stack: str, config: dict[str, str], secret_keys: list[str]) -> tuple:
+    """Everything a run reads that may differ within a session: the config and its secret keys,
+    the shell (the SDKs' fallbacks, PULUMI_CONFIG: a monkeypatched variable is another run), and
+    the clock at the grain the program reads it (the day for overdue secrets; the UTC hour, as a
+    reminder starts at midnight UTC and counts as started from an hour before)."""
+    shell = tuple(sorted((k, v) for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"))
+    clock = (date.today().isoformat(), datetime.now(UTC).strftime("%Y-%m-%dT%H"))
+    return stack, json.dumps(config, sort_keys=True), tuple(sorted(secret_keys)), shell, clock
+
+
+def shared_run_stack(
+    stack: str, config: dict[str, str] | None = None, secret_keys: list[str] | None = None
+) -> RunResult:
+    """``run_stack``, run once per worker per distinct input (``_run_key``) and shared: for tests,
+    and the CLIs the tests point at it, that only read the result. Never where a test changes what
+    the program reads in another way (a monkeypatched module, ``pulumi.log``, time_machine), nor
+    for a result the test then changes."""
+    if config is None:
+        config, secret_keys = stack_config(stack)
+    key = _run_key(stack, config, secret_keys or [])
+    if key not in _RUNS:
+        _RUNS[key] = run_stack(stack, config, secret_keys)
+    return _RUNS[key]
+
+
+def shared_run(stack: str, changes: dict[str, Any] | None = None) -> RunResult:
+    """The shared run (``shared_run_stack``) of the stack file with dotted-path ``changes``."""
+    return shared_run_stack(stack, *to_wire(changed(stack, changes or {})))
 
 
 def required_tool(name: str, *candidates: Path) -> str:

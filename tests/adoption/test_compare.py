@@ -7,11 +7,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import changed
+from helpers import changed, shared_run_stack
 
 from adoption import compare
 
 LIVE = Path(__file__).parents[1] / "fixtures" / "live" / "running-platform"
+
+
+@pytest.fixture(autouse=True)
+def _one_render_per_stack_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command renders the stack file it reads, unchanged in most tests here: each distinct
+    config is run once per worker (helpers.shared_run_stack), the command's own code runs as it is.
+    No test here changes the shell or the clock; the comparison never changes the result."""
+    monkeypatch.setattr(compare, "run_stack", shared_run_stack)
 
 
 def _run(capsys: pytest.CaptureFixture, live: Path, *extra: str) -> tuple[int, str]:

@@ -7,6 +7,7 @@ import csv
 import itertools
 import re
 import shutil
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,6 +50,10 @@ def test_a_recorded_profile_and_bad_input(tmp_path: Path, capsys: pytest.Capture
 
 
 SCENARIOS = sorted(profiles.BUILT_IN)
+# The tests of one scenario's default run share it (`default_runs`): grouped for one xdist worker.
+ON_ONE_WORKER = [
+    pytest.param(scenario, marks=pytest.mark.xdist_group(f"capacity-{scenario}")) for scenario in SCENARIOS
+]
 FACTOR = "5"  # an input of these runs, as the examples of docs/capacity.md run them
 TO_CAPACITY = "from the first shortfall to enough capacity"
 OVER_REQUESTS = "time over 100 % of requests"
@@ -160,20 +165,50 @@ def check_summary(settings, folder: Path, name: str, load) -> list[Row]:
     return rows
 
 
+DefaultRun = Callable[[str, str, bool], tuple[Path, dict[str, Figure]]]
+
+
+@pytest.fixture(scope="module")
+def default_runs(tmp_path_factory: pytest.TempPathFactory) -> DefaultRun:
+    """(folder, the Figures it saved) of `simulate <stack> --scenario <scenario> --factor 5`, the
+    default run, for the tests that read it: its summary cells, the shape it covers, its plot (a
+    diurnal run is 5,761 syncs, twice). Made once per module and worker, with `--no-plot` unless
+    `plot`; a run with its plot serves the others too (the same series and summary)."""
+    runs: dict[tuple[str, str], tuple[Path, dict[str, Figure], bool]] = {}
+
+    def run(stack: str, scenario: str, plot: bool) -> tuple[Path, dict[str, Figure]]:
+        if (stack, scenario) not in runs or (plot and not runs[(stack, scenario)][2]):
+            out = tmp_path_factory.mktemp(f"{stack}-{scenario}")
+            args = ["simulate", stack, "--scenario", scenario, "--factor", FACTOR, "--out", str(out)]
+            with pytest.MonkeyPatch.context() as patch, saved_figures(patch) as figures:
+                assert cli.main(args if plot else [*args, "--no-plot"]) == 0
+            runs[(stack, scenario)] = out, figures, plot
+        folder, figures, _ = runs[(stack, scenario)]
+        return folder, figures
+
+    return run
+
+
 def _simulate(stack: str, scenario: str, out: Path, *extra: str) -> list[Row]:
     args = ["simulate", stack, "--scenario", scenario, "--factor", FACTOR, "--out", str(out), "--no-plot", *extra]
     assert cli.main(args) == 0
+    return _check(stack, scenario, out)
+
+
+def _check(stack: str, scenario: str, out: Path) -> list[Row]:
     settings = cli.load_settings(stack)
     load = profiles.BUILT_IN[scenario](settings.capacity.load.baseline_load, float(FACTOR))
     return check_summary(settings, out, scenario, load)
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_each_summary_cell_says_what_happened(stack: str, scenario: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("scenario", ON_ONE_WORKER)
+def test_each_summary_cell_says_what_happened(
+    stack: str, scenario: str, tmp_path: Path, default_runs: DefaultRun
+) -> None:
     """The default run; one that stops a sync after the first change past the load's drop (or
     after the drop, when nothing changes), too soon to know the count settled; and the first hour,
     the old default, in which the diurnal load only rises."""
-    rows = _simulate(stack, scenario, tmp_path / "default")
+    rows = _check(stack, scenario, default_runs(stack, scenario, False)[0])
     peak = max(r.load for r in rows)
     drop = next(r.seconds for r, prev in zip(rows[1:], rows, strict=False) if prev.load == peak and r.load < peak)
     after = [r.seconds for prev, r in itertools.pairwise(rows) if r.seconds >= drop and r.desired != prev.desired]
@@ -182,16 +217,15 @@ def test_each_summary_cell_says_what_happened(stack: str, scenario: str, tmp_pat
     _simulate(stack, scenario, tmp_path / "hour", "--duration", "3600")
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_a_scenarios_default_run_covers_its_whole_shape(stack: str, scenario: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("scenario", ON_ONE_WORKER)
+def test_a_scenarios_default_run_covers_its_whole_shape(stack: str, scenario: str, default_runs: DefaultRun) -> None:
     """Every load the scenario ever takes (over two days of syncs: diurnal repeats daily, the others
     stay at their base) is in the default run's series, and the run ends at the base."""
-    args = ["simulate", stack, "--scenario", scenario, "--factor", FACTOR, "--out", str(tmp_path), "--no-plot"]
-    assert cli.main(args) == 0
+    folder, _ = default_runs(stack, scenario, False)
     settings = cli.load_settings(stack)
     base = settings.capacity.load.baseline_load
     load = profiles.BUILT_IN[scenario](base, float(FACTOR))
-    rows = read_rows(tmp_path / f"{scenario}.csv")
+    rows = read_rows(folder / f"{scenario}.csv")
     shape = {load(t) for t in range(0, 2 * profiles.DAY + 1, settings.capacity.sync_period_seconds)}
     assert shape - {r.load for r in rows} == set()
     assert rows[-1].load == pytest.approx(base)
@@ -324,12 +358,10 @@ def check_figure(settings, figure: Figure, rows: list[Row]) -> None:
             assert abs(drawn - line) >= APART_PIXELS, (value, count, replica_axes.get_ylim(), load_axes.get_ylim())
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_the_plot_tells_every_line_apart(
-    stack: str, scenario: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with saved_figures(monkeypatch) as figures:
-        assert cli.main(["simulate", stack, "--scenario", scenario, "--out", str(tmp_path)]) == 0
+@pytest.mark.parametrize("scenario", ON_ONE_WORKER)
+def test_the_plot_tells_every_line_apart(stack: str, scenario: str, default_runs: DefaultRun) -> None:
+    assert float(FACTOR) == cli.FACTOR  # the shared run is the command's default run
+    folder, figures = default_runs(stack, scenario, True)
     assert list(figures) == [f"{scenario}.png"]
-    assert (tmp_path / f"{scenario}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    check_figure(cli.load_settings(stack), figures[f"{scenario}.png"], read_rows(tmp_path / f"{scenario}.csv"))
+    assert (folder / f"{scenario}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    check_figure(cli.load_settings(stack), figures[f"{scenario}.png"], read_rows(folder / f"{scenario}.csv"))

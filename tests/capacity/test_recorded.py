@@ -35,6 +35,9 @@ from offline.harness import stack_names
 from settings.quantity import parse_quantity
 from tests.capacity.test_main import check_figure, check_summary, read_rows, saved_figures
 
+# One Prometheus (its week of TSDB built and started once) for the whole module: grouped for one xdist worker.
+pytestmark = pytest.mark.xdist_group("prometheus")
+
 MIB = 1024 * 1024
 STEP = 15
 WEEK = 7 * 86400

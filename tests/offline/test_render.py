@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import date
@@ -11,7 +12,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from helpers import changed, reserved, validated
+from helpers import changed, reserved, shared_run_stack, validated
 
 from offline import documents, render
 from offline.harness import PROJECT, ROOT, RunResult, run_stack, stack_config, stack_names
@@ -20,11 +21,22 @@ from settings.objects import KINDS
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every stack rendered once through the CLI entry point, under one folder."""
+    """Every stack rendered once through the CLI entry point, under one folder; the program run is
+    the worker's shared one of that stack file (helpers.shared_run_stack)."""
     out = tmp_path_factory.mktemp("render")
-    for stack in stack_names():
-        assert render.main(["--stack", stack, "--out", str(out / stack)]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(render, "run_stack", shared_run_stack)
+        for stack in stack_names():
+            assert render.main(["--stack", stack, "--out", str(out / stack)]) == 0
     return out
+
+
+@pytest.fixture
+def shared_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's program run shared per distinct stack file (helpers.shared_run_stack), for a
+    test about what the command does with a run, not about the run itself. Not for
+    test_render_is_byte_identical_across_runs, whose point is a second, fresh run."""
+    monkeypatch.setattr(render, "run_stack", shared_run_stack)
 
 
 def _manifests(folder: Path) -> list[dict]:
@@ -105,6 +117,7 @@ def test_integers_stay_integers(rendered: Path, stack: str) -> None:
 
 
 def test_render_is_byte_identical_across_runs(rendered: Path, stack: str, tmp_path: Path) -> None:
+    assert render.run_stack is run_stack  # a run of its own, against `rendered`'s
     assert render.main(["--stack", stack, "--out", str(tmp_path)]) == 0
     first = {p.relative_to(rendered / stack): p.read_bytes() for p in (rendered / stack).rglob("*") if p.is_file()}
     again = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
@@ -340,6 +353,7 @@ def test_a_secret_application_value_is_refused_and_never_written(tmp_path: Path,
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.usefixtures("shared_runs")
 def test_a_re_render_drops_what_the_stack_no_longer_declares(tmp_path: Path) -> None:
     assert render.main(["--stack", "dev", "--out", str(tmp_path)]) == 0
     assert list((tmp_path / "kubernetes").glob("*-namespace-*.yaml"))
@@ -349,6 +363,7 @@ def test_a_re_render_drops_what_the_stack_no_longer_declares(tmp_path: Path) -> 
     assert not list((tmp_path / "kubernetes").glob("*-namespace-*.yaml"))
 
 
+@pytest.mark.usefixtures("shared_runs")
 def test_render_refuses_a_folder_it_did_not_write(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "kubernetes").mkdir()
     (tmp_path / "kubernetes" / "team-a.yaml").write_text("kind: Secret\n")
@@ -385,7 +400,9 @@ def test_stack_files_are_read_as_pulumi_reads_them(tmp_path: Path) -> None:
 def test_a_secret_stack_output_is_never_written_in_clear(tmp_path: Path) -> None:
     from offline.harness import StackOutput
 
-    result = run_stack("dev")
+    # The shared run, with outputs of its own: the secret one is added to this copy only.
+    shared = shared_run_stack("dev")
+    result = dataclasses.replace(shared, outputs=dict(shared.outputs))
     result.outputs["databaseUrl"] = StackOutput(value="postgres://app:hunter2@db", secret=True, known=True)
     render.write(result, tmp_path)
     assert json.loads((tmp_path / "outputs.json").read_text(encoding="utf-8"))["databaseUrl"] == documents.SECRET_MARK

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import changed, external_secret, run_changed, validated
+from helpers import changed, external_secret, run_changed, shared_run_stack, validated
 
 from offline import render
-from offline.harness import RunResult, run_stack
+from offline.harness import RunResult
 from settings.stack import StackSettings
 
 
@@ -32,7 +32,7 @@ def test_the_key_rotates_and_secrets_use_it_with_no_value(result: RunResult, set
 
 
 def test_prod_adopts_the_platforms_existing_secrets() -> None:
-    result = run_stack("prod")
+    result = shared_run_stack("prod")
     imports = {r.inputs["name"]: r.import_id for r in result.by_type("aws:secretsmanager/secret:Secret")}
     assert imports["reconciliation/jwt-secret"].startswith(
         "arn:aws:secretsmanager:eu-west-1:444455556666:secret:reconciliation/jwt-secret-"
@@ -88,9 +88,10 @@ def test_an_automated_secret_is_never_reported_overdue_from_the_stack_file(stack
 
 
 def test_the_render_warns_of_the_overdue_manual_secrets_and_tells_where_automated_ones_rotated(
-    stack: str, tmp_path, capsys
+    stack: str, tmp_path, capsys, monkeypatch
 ) -> None:
     """The committed stack files as they are: each manual secret past its due date today, to the day."""
+    monkeypatch.setattr(render, "run_stack", shared_run_stack)  # the stack file's run, keyed by the day
     settings = validated(stack)[0]
     expected = []
     for secret in settings.secrets.inventory:
@@ -125,7 +126,7 @@ def test_the_program_tells_pulumi_preview_the_same_as_information(stack: str, mo
     told: list[str] = []
     monkeypatch.setattr(pulumi.log, "info", lambda message, *args, **kwargs: told.append(message))
     settings = validated(stack)[0]
-    run_changed(stack, {}).execute()
+    run_changed(stack, {}).execute()  # a run of its own: what it tells is not in a shared result
     assert len(told) == (1 if settings.secrets.rotated else 0)
     for secret in settings.secrets.rotated:
         assert told[0].startswith("Rotated automatically, so not checked against lastRotated")

@@ -7,7 +7,7 @@ import json
 
 import jsonschema
 import pytest
-from helpers import run_changed
+from helpers import shared_run
 
 from components.kubernetes.pod import PORT_NAME
 from offline.harness import ROOT, RunResult
@@ -28,7 +28,7 @@ def test_the_pod_monitor_selects_the_backends_pods(result: RunResult, settings) 
     monitor = settings.backend.metrics.pod_monitor
     if not monitor.enabled:
         assert result.by_type(POD_MONITOR) == []
-        result = run_changed(settings.environment, {"backend.metrics.podMonitor.enabled": True}).execute()
+        result = shared_run(settings.environment, {"backend.metrics.podMonitor.enabled": True})
     manifest = _pod_monitor_of(result)
     _validate(manifest)
     assert manifest["spec"]["selector"] == {"matchLabels": settings.pod_selector}
@@ -57,7 +57,8 @@ def test_the_pod_monitor_selects_the_backends_pods(result: RunResult, settings) 
     ],
 )
 def test_the_pod_monitor_schema_refuses_what_the_operator_would(path: tuple, value: object) -> None:
-    manifest = json.loads(json.dumps(_pod_monitor_of(run_changed("prod", {}).execute())))
+    # prod's shared run (helpers.shared_run), copied through JSON before the change.
+    manifest = json.loads(json.dumps(_pod_monitor_of(shared_run("prod"))))
     _validate(manifest)
     node = manifest
     for key in path[:-1]:

@@ -216,7 +216,8 @@ def test_a_resource_moved_to_another_component_is_deleted_and_created() -> None:
 
 
 def test_the_capacity_comparison_shows_only_stacks_whose_scaling_changed(repository: Path) -> None:
-    command = [sys.executable, "-m", "capacity", "pr", "--base", "HEAD", "--out", str(repository / "plots")]
+    # The plots go beside the copy: a file in it would change its working tree and so its plans' key.
+    command = [sys.executable, "-m", "capacity", "pr", "--base", "HEAD", "--out", str(repository.parent / "plots")]
     unchanged = subprocess.run(command, cwd=repository, capture_output=True, text=True, check=True)
     assert unchanged.stdout == "No stack's autoscaling, resources or load model changed.\n"
     scaling = validated("dev")[0].backend.autoscaling
@@ -232,7 +233,7 @@ def test_the_capacity_comparison_shows_only_stacks_whose_scaling_changed(reposit
     assert "### dev: step, before" in out
     assert "### dev: step, after" in out
     assert "stack prod" not in out
-    assert sorted(p.name for p in (repository / "plots").glob("*.png")) == ["dev-after.png", "dev-before.png"]
+    assert sorted(p.name for p in (repository.parent / "plots").glob("*.png")) == ["dev-after.png", "dev-before.png"]
 
 
 def test_a_secret_added_at_the_top_and_more_memory_read_by_identity_and_in_units(repository: Path) -> None:

@@ -148,6 +148,22 @@ def test_every_third_party_action_is_pinned_to_a_commit() -> None:
     assert len(uses) > len(remote)
 
 
+def test_every_pulumi_step_installs_the_cli_of_the_pinned_sdk() -> None:
+    # Unset, pulumi/actions installs the newest 3.x CLI on every run: a deploy would change with
+    # no commit. The CLI and the Python SDK are released together under one version.
+    pin = re.search(r"^pulumi==(\S+)", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    assert pin is not None
+    steps = [
+        step
+        for path in sorted(WORKFLOWS.glob("*.yml"))
+        for job in _load(path.name)["jobs"].values()
+        for step in job.get("steps", [])
+        if str(step.get("uses", "")).startswith("pulumi/actions@")
+    ]
+    assert len(steps) >= 4
+    assert [step.get("with", {}).get("pulumi-version") for step in steps] == [pin.group(1)] * len(steps)
+
+
 def test_every_job_asks_for_its_own_least_permissions() -> None:
     for path in sorted(WORKFLOWS.glob("*.yml")):
         document = _load(path.name)

@@ -9,8 +9,9 @@
 #   ./tasks.sh policy [stack...]            render the stacks (default: all) and run the CrossGuard policy pack over them
 #   ./tasks.sh rehearse [stack] [--at DATE] the stack's `pulumi up`s against an AWS API emulator (default: dev, now)
 #   ./tasks.sh capacity simulate|replay|rightsize|pr [stack] ...   HPA dry run, replay, rightsizing, PR comparison (docs/capacity.md)
-#   ./tasks.sh test [pytest args]           lint, format and type checks, tests with the coverage gate
-#   ./tasks.sh bench                        render/import/test-suite timings (docs/performance.md)
+#   ./tasks.sh test [pytest args]           lint, format and type checks, tests with the coverage gate, the policy pack's tests
+#   ./tasks.sh bench [--runs N] [--no-suite] [--instructions] [--fresh]
+#                                           render, import, diff and test-suite timings (docs/performance.md)
 #   ./tasks.sh docs [--check]               regenerate the rotation policy and docs/settings.md (--check: name each stale one)
 #   ./tasks.sh lock [--upgrade|--check]     compile each venv's lock (hashes) from its requirements files again
 #   ./tasks.sh fmt                          apply ruff fixes and formatting

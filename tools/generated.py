@@ -14,7 +14,7 @@ from settings.stackfile import ROOT
 
 def main(argv: list[str] | None, *, module: str, summary: str, out: Path, render: Callable[[], str]) -> int:
     """The command line of the generator ``module``, which ``render``s the document ``out``."""
-    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=summary)
+    parser = argparse.ArgumentParser(prog="./tasks.sh docs", description=summary)
     parser.add_argument("--check", action="store_true", help="fail if the committed document is stale")
     args = parser.parse_args(argv)
     text = render()
@@ -22,6 +22,9 @@ def main(argv: list[str] | None, *, module: str, summary: str, out: Path, render
         if not out.is_file() or out.read_text() != text:
             print(f"error: {_shown(out)} is stale: run ./tasks.sh docs", file=sys.stderr)
             return 1
+        return 0
+    if out.is_file() and out.read_text() == text:  # left alone: no new timestamp for make or an editor
+        print(f"{_shown(out)} is current")
         return 0
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)

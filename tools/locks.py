@@ -166,7 +166,7 @@ def compile_locks(uv: str, root: Path = ROOT, upgrade: bool = False, check: bool
 
 
 def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.locks", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="./tasks.sh lock", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     compiling = commands.add_parser("compile", help="compile every lock from its requirements with uv")
     compiling.add_argument("--uv", required=True, help="the uv executable")

@@ -165,6 +165,12 @@ GIB = 1024**3
 HOURS_PER_MONTH = 730  # 365 x 24 / 12, as capacity/cost.py prices a month
 
 
+def refused(stack: str, changes: dict[str, Any]) -> list[str]:
+    """``problems`` of ``stack`` with ``changes``; a value written "DELETE" (as the tests' tables
+    write it) removes the key."""
+    return problems(run_changed(stack, {key: DELETE if value == "DELETE" else value for key, value in changes.items()}))
+
+
 def reserved(settings: Any, bound: str) -> dict:
     """What the stack reserves at the autoscaler's ``bound`` ("min" or "max"), restated here from the
     settings (requests x replicas, priced per month) so cost tests do not call capacity/cost.py."""

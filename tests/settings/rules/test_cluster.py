@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from helpers import problems, run_changed
+from helpers import refused, run_changed
 
 NS = "reconciliation-platform"
 # (stack, changes, every line expected: nothing more, nothing less)
@@ -86,11 +86,8 @@ REFUSED: dict[str, tuple[str, dict[str, Any], list[str]]] = {
 
 @pytest.mark.parametrize("case", REFUSED)
 def test_refused_with_exactly_these_lines(case: str) -> None:
-    from helpers import DELETE
-
     stack, changes, expected = REFUSED[case]
-    changes = {key: DELETE if value == "DELETE" else value for key, value in changes.items()}
-    assert problems(run_changed(stack, changes)) == expected
+    assert refused(stack, changes) == expected
 
 
 def test_a_kubeconfig_path_is_refused_even_as_a_secret() -> None:

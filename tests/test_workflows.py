@@ -149,8 +149,9 @@ def test_every_third_party_action_is_pinned_to_a_commit() -> None:
 
 
 def test_every_pulumi_step_installs_the_cli_of_the_pinned_sdk() -> None:
-    # Unset, pulumi/actions installs the newest 3.x CLI on every run: a deploy would change with
-    # no commit. The CLI and the Python SDK are released together under one version.
+    # Unset, pulumi/actions installs the newest 3.x CLI on every run (its README: `pulumi-version`
+    # defaults to "^3"; src/config.ts, makeInstallationConfig): a deploy would change with no commit.
+    # The CLI and the Python SDK are released together under one version.
     pin = re.search(r"^pulumi==(\S+)", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
     assert pin is not None
     steps = [

@@ -385,3 +385,48 @@ def test_docs_writes_every_generated_document_and_its_check_names_each_stale_one
     assert (one_stale.returncode, one_stale.stderr) == (1, "error: docs/settings.md is stale: run ./tasks.sh docs\n")
     (warm.root / "settings_reference.fresh").touch()
     assert warm.run("docs", "--check").returncode == 0
+
+
+COVERAGE = "--cov --cov-report=term-missing:skip-covered --cov-report=xml:build/coverage.xml"
+
+
+@pytest.fixture
+def checkable(warm: Repo) -> Repo:
+    """The warm scratch repository with every venv `test` sets up, and stub ruff, mypy and pytest
+    in them that log their arguments (the real ones are the suite running this)."""
+    (warm.root / "requirements-checkov.lock").write_text(_lock("probe-d==4.0"))
+    (warm.root / "policy" / "requirements.lock").write_text(_lock("probe-f==6.0"))
+    for venv in ("venv", ".tools/checkov", "policy/venv"):
+        subprocess.run([str(warm.python), "-m", "venv", str(warm.root / venv)], check=True)
+        stub = warm.root / venv / SITE / "pytest"
+        stub.mkdir()
+        (stub / "__init__.py").write_text("")
+        (stub / "__main__.py").write_text(STUB_START.format(tool=f"{venv} pytest"))
+    for tool in ("ruff", "mypy"):
+        script = warm.root / "venv" / "bin" / tool
+        script.write_text(f"#!{sys.executable}\n" + STUB_START.format(tool=tool))
+        script.chmod(0o755)
+    warm.calls()
+    return warm
+
+
+@pytest.mark.parametrize(
+    ("args", "ci", "pytest_args"),
+    [
+        ([], "false", ""),
+        (["-k", "x"], "", "-k x"),
+        ([], "true", COVERAGE),
+        (["--cov", "-k", "x"], "false", f"{COVERAGE} -k x"),
+        (["-k", "x", "--cov"], "", f"{COVERAGE} -k x"),
+    ],
+    ids=["developer", "developer with arguments", "CI", "--cov first", "--cov last"],
+)
+def test_coverage_is_measured_in_ci_and_on_request(checkable: Repo, args: list[str], ci: str, pytest_args: str) -> None:
+    """A developer's run leaves coverage out (a trace function: ~45 % slower on Python 3.11); CI,
+    and `--cov` anywhere among the arguments, measure it with the gate of pyproject.toml."""
+    completed = checkable.run("test", *args, CI=ci)
+    assert completed.returncode == 0, completed.stderr
+    ran = [call for call in checkable.calls() if call.split()[0] not in ("pip", "uv")]
+    assert ran[:2] == ["ruff check .", "ruff format --check ."]
+    assert [call.split(" ", 1)[0] for call in ran[2:4]] == ["mypy", "mypy"]
+    assert [call.rstrip() for call in ran[4:]] == [f"venv pytest {pytest_args}".rstrip(), "policy/venv pytest policy"]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from helpers import shared_run_stack, valid_settings
 
 from offline.harness import RunResult, stack_names
 from settings.stack import StackSettings
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # What is alive once the tests are collected (the SDKs' modules and classes, every test module)
+    # lives the whole session: frozen, the collector stops walking it on each collection the
+    # program runs trigger. It spares each in-process program run about an eighth of its time.
+    gc.freeze()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

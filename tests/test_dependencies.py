@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 from helpers import required_tool
+from tool_results import run_kept
 
 from offline.harness import ROOT
 from tools.locks import LOCKS, PYTHON, normalized, requirement_lines
@@ -52,14 +53,18 @@ def _dependabot() -> dict:
 
 
 def test_dependabot_passes_its_schema_and_a_broken_copy_does_not(tmp_path: Path) -> None:
+    # check-jsonschema reads the file and the schema shipped in its venv: each run is kept by the
+    # file's content, the command and the venv's packages (tests/tool_results.py).
     tool = required_tool("check-jsonschema", BIN / "check-jsonschema")
-    broken = tmp_path / "dependabot.yml"
-    broken.write_text(DEPENDABOT.read_text().replace("interval: weekly", "interval: fortnightly", 1))
-    for path, status in ((DEPENDABOT, 0), (broken, 1)):
-        completed = subprocess.run(
-            [tool, "--builtin-schema", "vendor.dependabot", str(path)], capture_output=True, check=False
-        )
-        assert completed.returncode == status, completed.stdout
+    committed = DEPENDABOT.read_bytes()
+    broken = committed.replace(b"interval: weekly", b"interval: fortnightly", 1)
+    assert broken != committed
+    for name, content, status in (("committed", committed, 0), ("broken", broken, 1)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / DEPENDABOT.name).write_bytes(content)
+        command = [tool, "--builtin-schema", "vendor.dependabot", DEPENDABOT.name]
+        completed = run_kept(command, tmp_path / name, Path(tool).resolve().parents[1], environ={})
+        assert completed.returncode == status, completed.stdout + completed.stderr
 
 
 def test_dependabot_watches_every_requirements_folder_and_every_composite_action() -> None:

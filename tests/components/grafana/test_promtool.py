@@ -16,13 +16,15 @@ bucket, the largest finite bound once the rank falls in ``+Inf``), ``promql/func
 seconds), ``template/template.go`` (``humanizeDuration``, ``humanizePercentage``) and
 ``cmd/promtool/unittest.go`` (samples compared exactly, with ``reflect.DeepEqual``), all of
 prometheus/prometheus.
+
+Each promtool run is kept by what it reads (tests/tool_results.py): a warm suite runs promtool again
+only over files that changed; a fresh clone, or ``KEEP_TOOL_RESULTS=false``, replays every case.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import os
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -32,6 +34,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import required_tool
+from tool_results import run_kept
 
 from components.grafana import alert_rules, dashboard, promql
 from settings import metrics
@@ -470,10 +473,13 @@ def _alerts_checked(case: dict) -> set[str]:
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    # Go's garbage collector at a quarter of its default pace: a replay costs promtool about a fifth
-    # less CPU for some 100 MB more memory, and nothing promtool judges depends on it.
-    environ = {**os.environ, "GOGC": "400"}
-    return subprocess.run([_promtool(), *args], cwd=cwd, env=environ, capture_output=True, text=True, check=False)
+    """promtool over the files of ``cwd`` (all it reads: the test file and the rules it names), kept
+    by their content, the command and the promtool binary's bytes (tests/tool_results.py)."""
+    promtool = _promtool()
+    # Its whole environment, so the key covers it: Go's garbage collector at a quarter of its default
+    # pace, a replay costing promtool about a fifth less CPU for some 100 MB more memory; nothing
+    # promtool judges depends on it.
+    return run_kept([promtool, *args], cwd, Path(promtool), environ={"GOGC": "400"})
 
 
 def test_the_rules_file_passes_promtool_check(settings, tmp_path: Path) -> None:

@@ -25,9 +25,10 @@ Follows kubernetes/kubernetes `pkg/controller/podautoscaler` (v1.33):
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
-from itertools import chain, compress, repeat
-from operator import attrgetter, is_, itemgetter, lt
+from itertools import chain, repeat
+from operator import attrgetter, is_
 from typing import NamedTuple
 
 
@@ -75,14 +76,6 @@ class PodSample(NamedTuple):
 
 
 _PERIOD = attrgetter("period_seconds")
-_TIME, _REPLICAS = itemgetter(0), itemgetter(1)
-
-
-def _within(recommendations: list[tuple[float, int]], cut: float) -> compress:
-    """The replicas of the recommendations made after `cut`. Built from C iterators, not a
-    generator: the controller runs this twice a sync, over every recommendation in the window."""
-    later = map(lt, repeat(cut), map(_TIME, recommendations))  # cut < at: at > cut
-    return compress(map(_REPLICAS, recommendations), later)
 
 
 @dataclass
@@ -92,8 +85,18 @@ class Controller:
     cpu_initialization_seconds: int = 300
     initial_readiness_delay_seconds: int = 30
     metric_window_seconds: int = 15
-    recommendations: list[tuple[float, int]] = field(default_factory=list)
+    # The recommendations (time, replicas) that can still be the lowest of the scale-up window or
+    # the highest of the scale-down one, oldest first: one that a later recommendation equals or
+    # outdoes never can again (the later one stays in the window longer), so each window's extreme
+    # is its first. A sliding-window minimum and maximum: a sync adds one recommendation and drops
+    # the ones it outdoes, and costs as little under a 3,600 s window as under none.
+    lowest: deque[tuple[float, int]] = field(default_factory=deque)  # replicas rising
+    highest: deque[tuple[float, int]] = field(default_factory=deque)  # replicas falling
     scale_events: list[tuple[float, int]] = field(default_factory=list)  # (time, signed change)
+    longest_period: int = field(init=False)  # of both directions' policies (the spec is frozen)
+
+    def __post_init__(self) -> None:
+        self.longest_period = max(map(_PERIOD, chain(self.spec.scale_up.policies, self.spec.scale_down.policies)))
 
     def replicas_for(self, resource: str, current: int, pods: list[PodSample]) -> int | None:
         """One metric's proposal (GetResourceReplicas); None when no pod has a usable sample."""
@@ -165,8 +168,9 @@ class Controller:
 
     def sync(self, now: float, current: int, pods: list[PodSample]) -> int:
         """The replica count this sync sets (the scale subresource's new spec.replicas)."""
-        if not self.recommendations:  # maybeInitScaleDownStabilizationWindow
-            self.recommendations.append((now, current))
+        if not self.highest:  # maybeInitScaleDownStabilizationWindow
+            self.lowest.append((now, current))
+            self.highest.append((now, current))
         if current > self.spec.max_replicas or current < self.spec.min_replicas:
             desired = min(max(current, self.spec.min_replicas), self.spec.max_replicas)  # no metrics needed
         else:
@@ -178,22 +182,29 @@ class Controller:
         if desired != current:
             self.scale_events.append((now, desired - current))
         # Events older than the longest policy period can limit nothing any more.
-        longest = max(map(_PERIOD, chain(self.spec.scale_up.policies, self.spec.scale_down.policies)))
+        longest = self.longest_period
         if self.scale_events and self.scale_events[0][0] <= now - longest:
             self.scale_events = [(at, change) for at, change in self.scale_events if at > now - longest]
         return desired
 
     def _stabilize(self, now: float, current: int, proposal: int) -> int:
+        """The lowest recommendation of the scale-up window and the highest of the scale-down one,
+        this proposal included (the windows hold the recommendations made after now - window)."""
+        lowest, highest = self.lowest, self.highest
         up_cut = now - self.spec.scale_up.stabilization_window_seconds
+        while lowest and lowest[0][0] <= up_cut:
+            lowest.popleft()  # out of the window, and of every later sync's
         down_cut = now - self.spec.scale_down.stabilization_window_seconds
-        recommendations = self.recommendations
-        up = min(_within(recommendations, up_cut), default=proposal)
-        down = max(_within(recommendations, down_cut), default=proposal)
-        up, down = min(up, proposal), max(down, proposal)
-        horizon = min(up_cut, down_cut)
-        while recommendations and recommendations[0][0] < horizon:
-            recommendations.pop(0)  # outside both windows: it can never count again
-        recommendations.append((now, proposal))
+        while highest and highest[0][0] <= down_cut:
+            highest.popleft()
+        up = min(lowest[0][1], proposal) if lowest else proposal
+        down = max(highest[0][1], proposal) if highest else proposal
+        while lowest and lowest[-1][1] >= proposal:
+            lowest.pop()
+        lowest.append((now, proposal))
+        while highest and highest[-1][1] <= proposal:
+            highest.pop()
+        highest.append((now, proposal))
         return min(max(current, up), down)
 
     def _changes_within(self, now: float, period: int, sign: int) -> int:

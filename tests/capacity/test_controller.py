@@ -65,7 +65,23 @@ def test_the_scale_up_window_keeps_the_lowest_recommendation() -> None:
     controller = _controller(up=Rules(60, "Max", (Policy("Percent", 100, 15),)))
     assert controller.sync(0, 2, _pods(50, 50)) == 2
     assert controller.sync(15, 2, _pods(100, 100)) == 2  # wants 4; 2 was recommended at 0 s
+    assert controller.sync(45, 2, _pods(100, 100)) == 2  # still: the later, higher 4 does not hide it
     assert controller.sync(75, 2, _pods(100, 100)) == 4
+
+
+def test_a_window_takes_its_extreme_over_every_recommendation_still_in_it() -> None:
+    """A later, more cautious recommendation outlasts an earlier one: the window's extreme is then
+    the later one, also once the earlier one is gone."""
+    up = _controller(up=Rules(60, "Max", (Policy("Percent", 100, 15), Policy("Pods", 4, 15))))
+    assert up.sync(0, 2, _pods(50, 50)) == 2
+    assert up.sync(15, 2, _pods(200, 200)) == 2  # wants 8; 2 was recommended at 0 s
+    assert up.sync(65, 2, _pods(100, 100)) == 4  # the 0 s one left: the lowest is this 4, not 15 s's 8
+    assert up.sync(70, 4, _pods(200, 200, 200, 200)) == 4  # wants 16; 65 s's 4 is the lowest
+    down = _controller(down=Rules(60, "Max", (Policy("Percent", 100, 15),)))
+    assert down.sync(0, 4, _pods(50, 50, 50, 50)) == 4
+    assert down.sync(15, 4, _pods(10, 10, 10, 10)) == 4  # wants 1; 4 was recommended at 0 s
+    assert down.sync(65, 4, _pods(25, 25, 25, 25)) == 2  # the 0 s one left: the highest is this 2, not 15 s's 1
+    assert down.sync(70, 2, _pods(5, 5)) == 2  # wants 1; 65 s's 2 is the highest
 
 
 def test_kubernetes_default_behavior() -> None:

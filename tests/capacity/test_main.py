@@ -4,12 +4,14 @@ files for every stack."""
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import re
 import shutil
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -54,7 +56,9 @@ SCENARIOS = sorted(profiles.BUILT_IN)
 ON_ONE_WORKER = [
     pytest.param(scenario, marks=pytest.mark.xdist_group(f"capacity-{scenario}")) for scenario in SCENARIOS
 ]
-FACTOR = "5"  # an input of these runs, as the examples of docs/capacity.md run them
+# The default runs' factor (the command's default: asserted in the plot's test), and the --factor
+# of the shorter runs: the load their series are checked against.
+FACTOR = "5"
 TO_CAPACITY = "from the first shortfall to enough capacity"
 OVER_REQUESTS = "time over 100 % of requests"
 SCALE_DOWN = "from the load's drop to the last scale-down"
@@ -165,26 +169,39 @@ def check_summary(settings, folder: Path, name: str, load) -> list[Row]:
     return rows
 
 
-DefaultRun = Callable[[str, str, bool], tuple[Path, dict[str, Figure]]]
+class DefaultRun(NamedTuple):
+    root: Path  # the repository the command ran in: a copy of the stack file, and what it wrote
+    figures: dict[str, Figure]  # the Figures it saved (saved_figures)
+    printed: str  # its standard output
+
+    def folder(self, stack: str) -> Path:
+        """Where the files are: the default folder, build/capacity/<stack>."""
+        return self.root / "build" / "capacity" / stack
+
+
+DefaultRuns = Callable[[str, str], DefaultRun]
 
 
 @pytest.fixture(scope="module")
-def default_runs(tmp_path_factory: pytest.TempPathFactory) -> DefaultRun:
-    """(folder, the Figures it saved) of `simulate <stack> --scenario <scenario> --factor 5`, the
-    default run, for the tests that read it: its summary cells, the shape it covers, its plot (a
-    diurnal run is 5,761 syncs, twice). Made once per module and worker, with `--no-plot` unless
-    `plot`; a run with its plot serves the others too (the same series and summary)."""
-    runs: dict[tuple[str, str], tuple[Path, dict[str, Figure], bool]] = {}
+def default_runs(tmp_path_factory: pytest.TempPathFactory) -> DefaultRuns:
+    """`simulate <stack> --scenario <scenario>`, the default run, for the tests that read it: its
+    summary cells, the shape it covers, its plot, where it says it wrote its files (a diurnal run
+    is 5,761 syncs, twice, and a plot half a second or more to save). In the default folder, under a
+    copy of the repository's stack file (nothing written into the tree). Made once per module and
+    worker, with its plot: the tests of the series and the summary read the same files a
+    `--no-plot` run writes, and the plot's test then needs no second run of the same series."""
+    runs: dict[tuple[str, str], DefaultRun] = {}
 
-    def run(stack: str, scenario: str, plot: bool) -> tuple[Path, dict[str, Figure]]:
-        if (stack, scenario) not in runs or (plot and not runs[(stack, scenario)][2]):
-            out = tmp_path_factory.mktemp(f"{stack}-{scenario}")
-            args = ["simulate", stack, "--scenario", scenario, "--factor", FACTOR, "--out", str(out)]
-            with pytest.MonkeyPatch.context() as patch, saved_figures(patch) as figures:
-                assert cli.main(args if plot else [*args, "--no-plot"]) == 0
-            runs[(stack, scenario)] = out, figures, plot
-        folder, figures, _ = runs[(stack, scenario)]
-        return folder, figures
+    def run(stack: str, scenario: str) -> DefaultRun:
+        if (stack, scenario) not in runs:
+            root = tmp_path_factory.mktemp(f"{stack}-{scenario}")
+            shutil.copy2(cli.ROOT / f"Pulumi.{stack}.yaml", root / f"Pulumi.{stack}.yaml")
+            printed = io.StringIO()
+            with pytest.MonkeyPatch.context() as patch, saved_figures(patch) as figures, redirect_stdout(printed):
+                patch.setattr(cli, "ROOT", root)
+                assert cli.main(["simulate", stack, "--scenario", scenario]) == 0
+            runs[(stack, scenario)] = DefaultRun(root, figures, printed.getvalue())
+        return runs[(stack, scenario)]
 
     return run
 
@@ -203,12 +220,12 @@ def _check(stack: str, scenario: str, out: Path) -> list[Row]:
 
 @pytest.mark.parametrize("scenario", ON_ONE_WORKER)
 def test_each_summary_cell_says_what_happened(
-    stack: str, scenario: str, tmp_path: Path, default_runs: DefaultRun
+    stack: str, scenario: str, tmp_path: Path, default_runs: DefaultRuns
 ) -> None:
     """The default run; one that stops a sync after the first change past the load's drop (or
     after the drop, when nothing changes), too soon to know the count settled; and the first hour,
     the old default, in which the diurnal load only rises."""
-    rows = _check(stack, scenario, default_runs(stack, scenario, False)[0])
+    rows = _check(stack, scenario, default_runs(stack, scenario).folder(stack))
     peak = max(r.load for r in rows)
     drop = next(r.seconds for r, prev in zip(rows[1:], rows, strict=False) if prev.load == peak and r.load < peak)
     after = [r.seconds for prev, r in itertools.pairwise(rows) if r.seconds >= drop and r.desired != prev.desired]
@@ -218,10 +235,10 @@ def test_each_summary_cell_says_what_happened(
 
 
 @pytest.mark.parametrize("scenario", ON_ONE_WORKER)
-def test_a_scenarios_default_run_covers_its_whole_shape(stack: str, scenario: str, default_runs: DefaultRun) -> None:
+def test_a_scenarios_default_run_covers_its_whole_shape(stack: str, scenario: str, default_runs: DefaultRuns) -> None:
     """Every load the scenario ever takes (over two days of syncs: diurnal repeats daily, the others
     stay at their base) is in the default run's series, and the run ends at the base."""
-    folder, _ = default_runs(stack, scenario, False)
+    folder = default_runs(stack, scenario).folder(stack)
     settings = cli.load_settings(stack)
     base = settings.capacity.load.baseline_load
     load = profiles.BUILT_IN[scenario](base, float(FACTOR))
@@ -249,17 +266,16 @@ def _wrote(out: str) -> str:
     return lines[-1]
 
 
+@pytest.mark.xdist_group("capacity-spike")  # it reads the spike's default run (default_runs)
 def test_simulate_says_where_it_wrote_its_files(
-    stack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], default_runs: DefaultRuns
 ) -> None:
-    # The default folder, under a copy of the repository's stack file (nothing written into the tree).
-    shutil.copy2(cli.ROOT / f"Pulumi.{stack}.yaml", tmp_path / f"Pulumi.{stack}.yaml")
-    monkeypatch.setattr(cli, "ROOT", tmp_path)
-    assert cli.main(["simulate", stack, "--scenario", "spike"]) == 0
-    folder = tmp_path / "build" / "capacity" / stack
+    # `simulate <stack> --scenario spike`: the default folder, under a copy of the repository's stack file.
+    run = default_runs(stack, "spike")
+    folder = run.root / "build" / "capacity" / stack
     files = sorted(p.name for p in folder.iterdir())
     assert files == ["spike.csv", "spike.md", "spike.png"]
-    out = capsys.readouterr().out
+    out = run.printed
     assert out.startswith((folder / "spike.md").read_text())
     assert _wrote(out) == f"Wrote {len(files)} files to {folder}"
     assert cli.main(["simulate", stack, "--scenario", "spike", "--no-plot", "--out", str(tmp_path / "other")]) == 0
@@ -303,13 +319,15 @@ def test_pr_says_where_it_wrote_its_plots(
 
 @contextmanager
 def saved_figures(monkeypatch: pytest.MonkeyPatch):
-    """The matplotlib Figures the command saves, by file name."""
+    """The matplotlib Figures the command saved, by file name: each one once its save returned,
+    laid out and drawn as in the file."""
     figures: dict[str, Figure] = {}
     original = Figure.savefig
 
     def savefig(self, fname, *args, **kwargs):
+        saved = original(self, fname, *args, **kwargs)
         figures[Path(fname).name] = self
-        return original(self, fname, *args, **kwargs)
+        return saved
 
     monkeypatch.setattr(Figure, "savefig", savefig)
     yield figures
@@ -322,8 +340,9 @@ def _ydata(line: Line2D) -> list[float]:
 def check_figure(settings, figure: Figure, rows: list[Row]) -> None:
     """Every labelled line in a legend, the load's line among them; no legend over any axes' data
     area or past the figure's edge; the load's lowest and highest values drawn apart from the min
-    and max replica lines."""
-    figure.draw_without_rendering()
+    and max replica lines. On the Figure as savefig left it (saved_figures): laid out and drawn as
+    it was saved. Drawing it again would cost as much as the save and lay it out anew, up to a
+    hundredth of a pixel away from the saved image (constrained layout moves on each pass)."""
     legends = [legend for axes in figure.axes if (legend := axes.get_legend())] + list(figure.legends)
     entries = {text.get_text() for legend in legends for text in legend.get_texts()}
     lines = [(axes, line) for axes in figure.axes for line in axes.get_lines()]
@@ -359,9 +378,10 @@ def check_figure(settings, figure: Figure, rows: list[Row]) -> None:
 
 
 @pytest.mark.parametrize("scenario", ON_ONE_WORKER)
-def test_the_plot_tells_every_line_apart(stack: str, scenario: str, default_runs: DefaultRun) -> None:
+def test_the_plot_tells_every_line_apart(stack: str, scenario: str, default_runs: DefaultRuns) -> None:
     assert float(FACTOR) == cli.FACTOR  # the shared run is the command's default run
-    folder, figures = default_runs(stack, scenario, True)
+    run = default_runs(stack, scenario)
+    folder, figures = run.folder(stack), run.figures
     assert list(figures) == [f"{scenario}.png"]
     assert (folder / f"{scenario}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     check_figure(cli.load_settings(stack), figures[f"{scenario}.png"], read_rows(folder / f"{scenario}.csv"))

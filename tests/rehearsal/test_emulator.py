@@ -9,12 +9,15 @@ runs its four steps with its own role's, External Secrets reads with the reader 
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
+from pulumi.runtime import mocks as pulumi_mocks
 
 from components.aws import policies as aws_policies
-from rehearsal.emulator import ADOPTED_VALUE, Emulator, rehearse
+from rehearsal.emulator import ADOPTED_VALUE, Emulator, EmulatorMocks, rehearse
 from settings.stack import StackSettings
 
 UPDATES = (7, 30, 395)  # days after the first `up`: a week, a month, 13 months
@@ -189,3 +192,46 @@ def test_a_secret_added_later_stops_the_update_until_it_has_a_value() -> None:
     assert seen["filled"] == ["WEBHOOK_SECRET"]
     assert seen["after"] == ""
     assert "WEBHOOK_SECRET" in seen["keys"]
+
+
+def test_an_up_that_stopped_waits_for_its_requests_under_way_and_sends_no_more() -> None:
+    """A program that stops leaves the SDK's other requests on its threads; reaching the emulator
+    during the next `up`, one would create again what that `up` created: refused as a duplicate,
+    in the wrong phase. Its end (EmulatorMocks.close) waits for the one under way and refuses the
+    next; here the next is sent once the end began, and lets the one under way finish."""
+    log: list[str] = []
+    entered, release = threading.Event(), threading.Event()
+
+    class OneRegistrationUnderWay:
+        def register(self, args, urn):
+            entered.set()
+            release.wait()
+            log.append("registered")
+            return "id", {}
+
+        def invoke(self, token, args):
+            return {}
+
+    mocks = EmulatorMocks(cast(Emulator, OneRegistrationUnderWay()))
+    versions = "aws:secretsmanager/getSecretVersions:getSecretVersions"  # an invoke the program makes
+    resource = pulumi_mocks.MockResourceArgs(typ="aws:iam/role:Role", name="role", inputs={})
+    under_way = threading.Thread(target=mocks.new_resource, args=(resource,))
+    under_way.start()
+    entered.wait()
+
+    def next_request() -> None:
+        for _ in range(1_000_000):  # until the end has begun: a bound, not a clock
+            try:
+                mocks.call(pulumi_mocks.MockCallArgs(versions, args={}, provider=""))
+            except RuntimeError:
+                log.append("refused")
+                break
+        release.set()
+
+    later = threading.Thread(target=next_request)
+    later.start()
+    mocks.close()
+    log.append("closed")
+    under_way.join()
+    later.join()
+    assert log == ["refused", "registered", "closed"]

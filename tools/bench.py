@@ -9,10 +9,11 @@ own cost; ``x floor`` is each median over the floor's. Wall time on a shared 2-c
 varies by 10-20 % between runs, so ``--instructions`` also counts the CPU instructions of the
 floor and of each render once under valgrind's callgrind (slow, about a minute each, but the
 same count every time): the ratio a change moves, without the noise. The test suite is timed
-once, warm, as a developer runs ``./tasks.sh test`` (lint, format check, pytest with coverage, the
-policy pack's tests), with its 15 slowest tests listed. Each row also gives the CPU time (user + sys,
-the command's and its children's) and the load the rest of the machine put on it meanwhile (the CPU
-seconds other processes used per second, from /proc/stat), since the cores are shared.
+once, warm, as a developer runs ``./tasks.sh test`` (lint, format check, pytest, the policy pack's
+tests), with its 15 slowest tests listed, and once more with ``--cov``, as CI runs it. Each row also
+gives the CPU time (user + sys, the command's and its children's) and the load the rest of the
+machine put on it meanwhile (the CPU seconds other processes used per second, from /proc/stat),
+since the cores are shared.
 
 A command that fails does not stop the benchmark: it becomes a row of its own (the command, its exit
 code, and for pytest the failing tests' ids read from its short test summary, else its last line),
@@ -281,8 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_suite:
             # As a developer runs it, warm: the venvs set up (nothing installed), the SDKs' bytecode
             # cached by an earlier run, the shell's own environment. Lint, format check, the program's tests
-            # with coverage on every core, then the policy pack's tests in their own venv.
+            # on every core, then the policy pack's tests in their own venv; then with coverage, as in CI.
             rows.append((SUITE, ["./tasks.sh", "test", "-p", "no:cacheprovider", f"--durations={SLOWEST}"], 1))
+            rows.append((SUITE_COVERAGE, ["./tasks.sh", "test", "--cov", "-p", "no:cacheprovider"], 1))
         if args.fresh:
             rows.append((FRESH, fresh_clone_test(Path(out) / "fresh"), 1))
         return report(rows, env, args.instructions, modules)
@@ -309,11 +311,12 @@ def fresh_clone_test(folder: Path) -> list[str]:
     return ["sh", "-c", f"{clone} && PIP_NO_CACHE_DIR=1 UV_NO_CACHE=1 ./tasks.sh test -p no:cacheprovider"]
 
 
-SUITE = "./tasks.sh test, warm (lint, format check, pytest + coverage, policy pack tests)"
+SUITE = "./tasks.sh test, warm (lint, format and type checks, pytest, policy pack tests)"
+SUITE_COVERAGE = "./tasks.sh test --cov, warm (the same with coverage and its gate, as CI runs it)"
 FRESH = "./tasks.sh test on a fresh clone, installs included (no package cache)"
 DIFF_KEPT = "./tasks.sh diff, every stack, plans kept (nothing changed since the last diff)"
 DIFF_EDITED = "./tasks.sh diff, every stack, after a stack-file edit (the working tree renders)"
-UNWARMED = (SUITE, FRESH)  # run once as they are: a warm-up run would be a second measurement
+UNWARMED = (SUITE, SUITE_COVERAGE, FRESH)  # run once as they are: a warm-up run would be a second measurement
 SLOWEST = 15
 
 

@@ -21,6 +21,8 @@ Gaps of moto 5.1 patched here, each checked against AWS's documented behaviour:
   ``_determine_resource``, see moto/core/responses.py, call_action): here they name the secret's ARN.
 - RotateSecret on a secret without a value: AWS stages the request token as AWSPENDING and calls the
   function; moto does not (moto/secretsmanager/models.py, rotate_secret).
+And one cost: moto makes an RSA key pair for every KMS key, used only by asymmetric operations; here
+it is made when first used (_PrivateKey).
 Not covered: the provider's own translation of inputs beyond the calls below, KMS key policies and
 IAM conditions (moto evaluates neither), and the cluster side.
 """
@@ -30,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
 import importlib.util
 import io
 import json
@@ -52,6 +55,7 @@ from botocore.exceptions import ClientError
 from moto import settings as moto_settings
 from moto.awslambda.models import LambdaBackend
 from moto.iam.access_control import IAMPolicyStatement
+from moto.kms import models as kms_models
 from moto.scheduler.models import Schedule, scheduler_backends
 from moto.secretsmanager.models import FakeSecret, ReplicaSecret, SecretsManagerBackend
 from moto.secretsmanager.responses import SecretsManagerResponse
@@ -122,15 +126,14 @@ class Emulator:
 
     def client(self, service: str, credentials: dict[str, str] | None = None) -> Any:
         """A client of ``service`` signed with ``credentials`` (default: the operator's), made once
-        per pair: building one loads the service's model (tens of milliseconds), and botocore's
-        clients are safe to share between the program's threads."""
+        per pair, from the process's one session (_session), and safe to share between the
+        program's threads (botocore's clients are)."""
 
         credentials = credentials or self.admin
         key = (service, credentials["AccessKeyId"], credentials.get("SessionToken"))
         with self._lock:
             if key not in self._clients:
-                # boto3-stubs types a client by its literal service name; this one serves any.
-                self._clients[key] = boto3.client(  # type: ignore[call-overload]
+                self._clients[key] = _client(
                     service,
                     region_name=self.region,
                     aws_access_key_id=credentials["AccessKeyId"],
@@ -142,7 +145,7 @@ class Emulator:
     def _admin_credentials(self) -> dict[str, str]:
         """The operator running `pulumi up`: an administrator of the account."""
 
-        iam = boto3.client("iam", region_name=self.region)
+        iam = _client("iam", region_name=self.region)  # moto's own credentials, before IAM is on
         iam.create_user(UserName=ADMIN)
         iam.put_user_policy(
             UserName=ADMIN,
@@ -251,6 +254,26 @@ class Emulator:
         if self.phase is not None:
             with self._lock:
                 self.phase.steps.append(Step(self.phase.label, action, type_token, name, ok, message))
+
+
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _session() -> boto3.Session:
+    """One session for the process, made on first use. Each client of a session loads its
+    service's model and the endpoint rules once (the session keeps them): 100-300 ms of JSON
+    for the first client of a service, a few ms for each one after it. boto3's default session
+    is no such cache here: moto's ``mock_aws`` sets it aside, so each emulator would start with
+    a new one and load every model again."""
+    return boto3.Session()
+
+
+def _client(service: str, **options: Any) -> Any:
+    # A session is not safe to share between threads (boto3's guide), its clients are: one made
+    # at a time. boto3-stubs types a client by its literal service name; this one serves any.
+    with _SESSION_LOCK:
+        return _session().client(service, **options)  # type: ignore[call-overload]
 
 
 def _aws_message(error: Exception) -> str:
@@ -747,6 +770,11 @@ def _patched(em: Emulator) -> Iterator[None]:  # noqa: PLR0915 (one patch per mo
             return secret.to_short_dict(include_version_stages=True, version_id=token)
         return original_put(backend, secret_id, **kwargs)
 
+    original_private_key = kms_models.generate_private_key
+
+    def generate_private_key(key_spec: str) -> Any:
+        return _PrivateKey(key_spec, original_private_key)
+
     def invoke(  # noqa: PLR0917 (moto's signature)
         backend: LambdaBackend, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any
     ) -> bytes:
@@ -767,6 +795,7 @@ def _patched(em: Emulator) -> Iterator[None]:  # noqa: PLR0915 (one patch per mo
         (SecretsManagerBackend, "put_secret_value", put_secret_value),
         (LambdaBackend, "invoke", invoke),
         (IAMPolicyStatement, "_match", staticmethod(_iam_match)),
+        (kms_models, "generate_private_key", generate_private_key),
     ]
     saved = [(owner, name, owner.__dict__.get(name, _MISSING)) for owner, name, _ in patches]
     for owner, name, value in patches:
@@ -785,6 +814,23 @@ def _patched(em: Emulator) -> Iterator[None]:  # noqa: PLR0915 (one patch per mo
 
 
 _MISSING = object()
+
+
+class _PrivateKey:
+    """moto's key pair of a KMS key, made when first used. moto makes one for every key,
+    symmetric ones too (moto/kms/models.py, Key.__init__: RSA-2048, tens to hundreds of
+    milliseconds), and reads it only for Sign, Verify and GetPublicKey: operations on asymmetric
+    keys, and _key_create makes none (no KeySpec: SYMMETRIC_DEFAULT)."""
+
+    def __init__(self, key_spec: str, make: Callable[[str], Any]) -> None:
+        self._spec, self._make, self._key = key_spec, make, None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._key is None:
+                self._key = self._make(self._spec)
+        return getattr(self._key, name)
 
 
 def _secret(backend: SecretsManagerBackend, secret_id: str) -> FakeSecret | None:

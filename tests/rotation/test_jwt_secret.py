@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import uuid
@@ -22,9 +23,26 @@ LAMBDA = {"runs": True}  # whether moto's Secrets Manager runs the handler when 
 CALLS: list[dict] = []  # every event moto's Secrets Manager sent the Lambda, run or not
 
 
+@functools.cache
+def _clients() -> dict:
+    """The tests' clients and the Lambda's own, made once per process: the first client of a
+    service in a new session loads its model (100-300 ms each), and ``mock_aws`` gives each test
+    a new default session. moto answers a client made before its mock started (its handler is on
+    every session made after moto is imported); each test's ``mock_aws`` starts from empty
+    backends all the same."""
+    session = boto3.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+    return {
+        "secretsmanager": session.client("secretsmanager"),
+        "lambda's secretsmanager": session.client("secretsmanager"),
+        "iam": session.client("iam"),
+        "lambda": session.client("lambda"),
+    }
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch):
     """moto, where Secrets Manager's calls to the rotation Lambda run the handler in process."""
+    clients = _clients()
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
@@ -32,14 +50,14 @@ def aws(monkeypatch: pytest.MonkeyPatch):
     def invoke(self, *args, body: str = "", **kwargs) -> bytes:
         CALLS.append(json.loads(body))
         if LAMBDA["runs"]:
-            jwt_secret.lambda_handler(json.loads(body), None, boto3.client("secretsmanager", region_name=REGION))
+            jwt_secret.lambda_handler(json.loads(body), None, clients["lambda's secretsmanager"])
         return b""
 
     monkeypatch.setattr(LambdaBackend, "invoke", invoke)
     LAMBDA["runs"] = True
     CALLS.clear()
     with mock_aws():
-        yield boto3.client("secretsmanager", region_name=REGION)
+        yield clients["secretsmanager"]
 
 
 def _rotation_enabled_with_a_pending_placeholder(aws) -> str:
@@ -52,11 +70,12 @@ def _rotation_enabled_with_a_pending_placeholder(aws) -> str:
 
 
 def _function_arn() -> str:
-    role = boto3.client("iam").create_role(RoleName="rotation", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    clients = _clients()
+    role = clients["iam"].create_role(RoleName="rotation", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("jwt_secret.py", "")
-    function = boto3.client("lambda", region_name=REGION).create_function(
+    function = clients["lambda"].create_function(
         FunctionName="rotate",
         Runtime="python3.12",
         Role=role,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 
 import pytest
 from helpers import shared_run_stack, valid_settings
@@ -10,12 +11,31 @@ from helpers import shared_run_stack, valid_settings
 from offline.harness import RunResult, stack_names
 from settings.stack import StackSettings
 
+# Modules imported since the collector last froze what was alive, past which a test's end freezes again.
+REFREEZE_AFTER = 200
+_frozen_at = 0
+
+
+def _freeze() -> None:
+    global _frozen_at  # noqa: PLW0603 - the session's one counter
+    gc.freeze()
+    _frozen_at = len(sys.modules)
+
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     # What is alive once the tests are collected (the SDKs' modules and classes, every test module)
     # lives the whole session: frozen, the collector stops walking it on each collection the
     # program runs trigger. It spares each in-process program run about an eighth of its time.
-    gc.freeze()
+    _freeze()
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    # The first program run imports some 700 modules more (the services the SDKs load when first
+    # used), the first plot matplotlib's, the first rehearsal moto's backends: frozen as well, once
+    # the garbage of the test that imported them is collected.
+    if len(sys.modules) - _frozen_at > REFREEZE_AFTER:
+        gc.collect()
+        _freeze()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -26,6 +26,7 @@ import pytest
 import yaml
 from helpers import changed, reserved, validated
 
+import capacity.__main__ as capacity_cli
 from components.kubernetes.pod import CONTAINER
 from offline.harness import ROOT
 from review import diff
@@ -215,20 +216,28 @@ def test_a_resource_moved_to_another_component_is_deleted_and_created() -> None:
     assert kinds == [("add", "t::n  (in a:b:New)"), ("remove", "t::n  (in a:b:Old)")]
 
 
-def test_the_capacity_comparison_shows_only_stacks_whose_scaling_changed(repository: Path) -> None:
+def _capacity_pr(repo: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """``./tasks.sh capacity pr --base HEAD`` in ``repo``, run here as ``_diff`` runs the diff."""
     # The plots go beside the copy: a file in it would change its working tree and so its plans' key.
-    command = [sys.executable, "-m", "capacity", "pr", "--base", "HEAD", "--out", str(repository.parent / "plots")]
-    unchanged = subprocess.run(command, cwd=repository, capture_output=True, text=True, check=True)
-    assert unchanged.stdout == "No stack's autoscaling, resources or load model changed.\n"
+    args = ["pr", "--base", "HEAD", "--out", str(repo.parent / "plots")]
+    with mock.patch.object(revisions, "ROOT", repo), mock.patch.object(capacity_cli, "ROOT", repo):
+        assert capacity_cli.main(args) == 0
+    return capsys.readouterr().out
+
+
+def test_the_capacity_comparison_shows_only_stacks_whose_scaling_changed(
+    repository: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert _capacity_pr(repository, capsys) == "No stack's autoscaling, resources or load model changed.\n"
     scaling = validated("dev")[0].backend.autoscaling
     # One pod fewer at the top (or one more, when dev cannot shrink): a change of scaling only.
     lower = scaling.max_replicas - 1 if scaling.max_replicas > scaling.min_replicas else scaling.max_replicas + 1
     _edit(repository, {"backend.autoscaling.maxReplicas": lower})
     try:
-        changed = subprocess.run(command, cwd=repository, capture_output=True, text=True, check=True)
+        out = _capacity_pr(repository, capsys)
     finally:
         _git(repository, "checkout", "--", "Pulumi.dev.yaml")
-    out = changed.stdout
     assert out.startswith("### Capacity of stack dev: a 5x step, before and after\n")
     assert "### dev: step, before" in out
     assert "### dev: step, after" in out

@@ -197,7 +197,7 @@ case "${1:-}" in
     # Types (pyproject.toml, [tool.mypy]); then the policy pack's, against its own venv's packages.
     "$VENV/bin/mypy"
     "$VENV/bin/mypy" --python-executable "$POLICY_VENV/bin/python" --cache-dir build/mypy-cache-policy policy/*.py policy/tests/*.py
-    # Coverage costs ~45 % more time on Python 3.11 (a trace function): CI and --cov measure it
+    # Coverage costs ~75 % more time on Python 3.11 (a trace function): CI and --cov measure it
     # and fail under the gate (pyproject.toml, [tool.coverage.report]); a developer's run skips it.
     args=("${@:2}") coverage=()
     if [ "${CI:-}" = true ] || [[ " ${args[*]} " == *" --cov "* ]]; then

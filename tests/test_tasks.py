@@ -421,7 +421,7 @@ COVERAGE_CASES = {
 
 
 def test_coverage_is_measured_in_ci_and_on_request(checkable: Repo) -> None:
-    """A developer's run leaves coverage out (a trace function: ~45 % slower on Python 3.11); CI,
+    """A developer's run leaves coverage out (a trace function: ~75 % slower on Python 3.11); CI,
     and `--cov` anywhere among the arguments, measure it with the gate of pyproject.toml. The
     cases share one scratch repository (three venvs each would cost a second apiece)."""
     for case, (args, ci, pytest_args) in COVERAGE_CASES.items():

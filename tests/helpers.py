@@ -8,6 +8,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
@@ -15,6 +17,7 @@ from typing import Any
 
 import pulumi
 import pytest
+from tool_results import run_kept
 
 from offline.harness import (
     PROJECT,
@@ -130,6 +133,18 @@ def required_tool(name: str, *candidates: Path) -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+def json_schema_check(schema: str, folder: Path, *files: Path) -> subprocess.CompletedProcess:
+    """check-jsonschema's builtin ``schema`` (shipped in its venv) over copies of ``files`` in the new
+    ``folder``, all it reads besides: kept by their content, the command and the venv's packages
+    (tests/tool_results.py)."""
+    tool = required_tool("check-jsonschema", Path(sys.executable).parent / "check-jsonschema")
+    folder.mkdir()
+    for file in files:
+        shutil.copyfile(file, folder / file.name)
+    command = [tool, "--builtin-schema", schema, *(file.name for file in files)]
+    return run_kept(command, folder, Path(tool).resolve().parents[1], environ={})
 
 
 def validated(stack: str, changes: dict[str, Any] | None = None) -> tuple[Any, list[str]]:

@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from helpers import required_tool
-from tool_results import run_kept
+from helpers import json_schema_check, required_tool
 
 from offline.harness import ROOT
 from tools.locks import LOCKS, PYTHON, normalized, requirement_lines
@@ -53,17 +52,13 @@ def _dependabot() -> dict:
 
 
 def test_dependabot_passes_its_schema_and_a_broken_copy_does_not(tmp_path: Path) -> None:
-    # check-jsonschema reads the file and the schema shipped in its venv: each run is kept by the
-    # file's content, the command and the venv's packages (tests/tool_results.py).
-    tool = required_tool("check-jsonschema", BIN / "check-jsonschema")
     committed = DEPENDABOT.read_bytes()
-    broken = committed.replace(b"interval: weekly", b"interval: fortnightly", 1)
-    assert broken != committed
-    for name, content, status in (("committed", committed, 0), ("broken", broken, 1)):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / DEPENDABOT.name).write_bytes(content)
-        command = [tool, "--builtin-schema", "vendor.dependabot", DEPENDABOT.name]
-        completed = run_kept(command, tmp_path / name, Path(tool).resolve().parents[1], environ={})
+    broken = tmp_path / "broken" / DEPENDABOT.name
+    broken.parent.mkdir()
+    broken.write_bytes(committed.replace(b"interval: weekly", b"interval: fortnightly", 1))
+    assert broken.read_bytes() != committed
+    for name, path, status in (("committed", DEPENDABOT, 0), ("checked broken", broken, 1)):
+        completed = json_schema_check("vendor.dependabot", tmp_path / name, path)
         assert completed.returncode == status, completed.stdout + completed.stderr
 
 

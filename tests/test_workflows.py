@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from helpers import required_tool
-from tool_results import run_kept
+from helpers import json_schema_check, required_tool
 
 from offline.harness import ROOT
 
@@ -66,28 +65,16 @@ def test_actionlint_and_shellcheck_do_find_a_broken_script(tmp_path: Path) -> No
     assert "SC2086" in completed.stdout  # shellcheck's unquoted expansion
 
 
-def _schema(schema: str, folder: Path, *files: Path) -> subprocess.CompletedProcess:
-    """check-jsonschema's builtin ``schema`` (shipped in its venv) over copies of ``files`` in
-    ``folder``, all it reads besides: kept by their content, the command and the venv's packages
-    (tests/tool_results.py)."""
-    tool = required_tool("check-jsonschema", BIN / "check-jsonschema")
-    folder.mkdir()
-    for file in files:
-        shutil.copyfile(file, folder / file.name)
-    command = [tool, "--builtin-schema", schema, *(file.name for file in files)]
-    return run_kept(command, folder, Path(tool).resolve().parents[1], environ={})
-
-
 def test_the_workflow_and_action_schemas_pass(tmp_path: Path) -> None:
     workflows = sorted(WORKFLOWS.glob("*.yml"))
     assert workflows
-    completed = _schema("vendor.github-workflows", tmp_path / "workflows", *workflows)
+    completed = json_schema_check("vendor.github-workflows", tmp_path / "workflows", *workflows)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    completed = _schema("vendor.github-actions", tmp_path / "action", ACTION)
+    completed = json_schema_check("vendor.github-actions", tmp_path / "action", ACTION)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     broken = _copy(tmp_path) / "workflows" / "drift.yml"
     broken.write_text(broken.read_text().replace("timeout-minutes: 30", "timeout-minute: 30"))
-    completed = _schema("vendor.github-workflows", tmp_path / "broken", broken)
+    completed = json_schema_check("vendor.github-workflows", tmp_path / "broken", broken)
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert "drift.yml" in completed.stdout
 

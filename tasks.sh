@@ -9,7 +9,7 @@
 #   ./tasks.sh policy [stack...]            render the stacks (default: all) and run the CrossGuard policy pack over them
 #   ./tasks.sh rehearse [stack] [--at DATE] the stack's `pulumi up`s against an AWS API emulator (default: dev, now)
 #   ./tasks.sh capacity simulate|replay|rightsize|pr [stack] ...   HPA dry run, replay, rightsizing, PR comparison (docs/capacity.md)
-#   ./tasks.sh test [--cov] [pytest args]   lint, format and type checks, the tests (--cov, and CI: with the coverage gate), the policy pack's tests
+#   ./tasks.sh test [--cov] [pytest args]   lint and format checks, the tests: type checks and the policy pack's among them (--cov, and CI: with the coverage gate)
 #   ./tasks.sh bench [--runs N] [--no-suite] [--instructions] [--fresh]
 #                                           render, import, diff and test-suite timings (docs/performance.md)
 #   ./tasks.sh docs [--check]               regenerate the rotation policy and docs/settings.md (--check: name each stale one)
@@ -19,6 +19,13 @@
 #   ./tasks.sh help                         this list
 set -euo pipefail
 cd "$(dirname "$0")"
+
+# Python's bytecode cache, for every command here, in build/pycache: the tree gets no __pycache__
+# folders, and a shell that sets PYTHONDONTWRITEBYTECODE (container images often do) does not make
+# each process compile the SDKs', the program's and the tests' sources again (about 10 s of a warm
+# `test`). A PYTHONPYCACHEPREFIX of the caller's own is kept.
+export PYTHONPYCACHEPREFIX="${PYTHONPYCACHEPREFIX:-$PWD/build/pycache}"
+unset PYTHONDONTWRITEBYTECODE
 
 # A PYTHON set by the caller asks for that interpreter: a venv made with another one is rebuilt
 # (see ensure_venv). Unset, the venvs already there are kept, whatever made them.
@@ -194,9 +201,6 @@ case "${1:-}" in
     ensure_apt_tool shellcheck shellcheck
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
-    # Types (pyproject.toml, [tool.mypy]); then the policy pack's, against its own venv's packages.
-    "$VENV/bin/mypy"
-    "$VENV/bin/mypy" --python-executable "$POLICY_VENV/bin/python" --cache-dir build/mypy-cache-policy policy/*.py policy/tests/*.py
     # Coverage costs ~75 % more time on Python 3.11 (a trace function): CI and --cov measure it
     # and fail under the gate (pyproject.toml, [tool.coverage.report]); a developer's run skips it.
     args=("${@:2}") coverage=()
@@ -204,9 +208,10 @@ case "${1:-}" in
       coverage=(--cov --cov-report=term-missing:skip-covered --cov-report=xml:build/coverage.xml)
       for i in "${!args[@]}"; do [ "${args[$i]}" = --cov ] && unset 'args[i]'; done
     fi
-    "$VENV/bin/python" -m pytest "${coverage[@]}" "${args[@]}"
-    # The policy pack's unit tests, in its own venv (the program's suite runs the pack over renders).
-    exec "$POLICY_VENV/bin/python" -m pytest policy
+    # The suite also runs the type checks (tests/test_typecheck.py) and the policy pack's own tests
+    # in the pack's venv (tests/test_policy_pack.py): on the workers, beside the other tests, not
+    # one after the other before or after them.
+    exec "$VENV/bin/python" -m pytest "${coverage[@]}" "${args[@]}"
     ;;
   policy)
     # Render the stacks (default: every stack file), then run the policy pack over the renders.

@@ -1,9 +1,11 @@
 """The CrossGuard policy pack (policy/, its own venv) over the offline render of every stack, as
-`./tasks.sh test` runs it: a policy violation fails CI without the Pulumi CLI."""
+`./tasks.sh test` runs it: a policy violation fails CI without the Pulumi CLI. The pack's own tests
+(policy/tests) run here too, in the pack's venv."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -23,10 +25,24 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return [out / stack for stack in stack_names()]
 
 
+def _pack_python() -> str:
+    return required_tool("the policy pack's python", ROOT / "policy" / "venv" / "bin" / "python")
+
+
 def _run_pack(*folders: Path) -> subprocess.CompletedProcess:
-    python = required_tool("the policy pack's python", ROOT / "policy" / "venv" / "bin" / "python")
-    command = [python, str(ROOT / "policy" / "offline.py"), *map(str, folders)]
+    command = [_pack_python(), str(ROOT / "policy" / "offline.py"), *map(str, folders)]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def test_the_packs_own_tests_pass(renders: list[Path]) -> None:
+    # In the pack's venv (pulumi-policy pins an older protobuf), by policy/pytest.ini. A test of
+    # this suite, so they run on a worker beside the other tests instead of after them all, over
+    # this module's renders of every stack (policy/tests render them otherwise).
+    command = [_pack_python(), "-m", "pytest", "policy", "-q", "-p", "no:cacheprovider"]
+    environment = {**os.environ, "POLICY_TEST_RENDERS": str(renders[0].parent)}
+    completed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stdout[-6000:] + completed.stderr[-2000:]
+    assert re.search(r"^\d+ passed", completed.stdout.splitlines()[-1]), completed.stdout[-2000:]
 
 
 def test_every_stack_passes_the_policy_pack(renders: list[Path]) -> None:

@@ -1,6 +1,7 @@
-"""The type check `./tasks.sh test` runs (mypy, configured in pyproject.toml): the repository's files
-check clean, a planted type error fails the check with its message, and every provider SDK package
-the code imports from is one mypy reads (the config skips the rest, to keep a cold run short)."""
+"""The type check of `./tasks.sh test` (mypy, configured in pyproject.toml), run by the suite on a
+worker beside the other tests: the repository's files check clean, the policy pack's against its own
+venv, a planted type error fails the check with its message, and every provider SDK package the
+code imports from is one mypy reads (the config skips the rest, to keep a cold run short)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from helpers import required_tool
 from mypy import api
 
 from offline.harness import ROOT
 
 CONFIG = ROOT / "pyproject.toml"
+POLICY = ROOT / "policy"
 SDKS = ("pulumi_aws", "pulumi_kubernetes", "pulumiverse_grafana")
 # Not the program's: the venvs, build output, the policy pack (its own venv), git's own.
 OUTSIDE = {"venv", ".venv", ".tools", "build", "policy", ".git"}
@@ -28,11 +31,22 @@ def _mypy(*args: str) -> tuple[str, int]:
 
 
 def test_the_repository_checks_clean(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The configured files and cache, as `./tasks.sh test` runs it just before: warm, a second or two.
+    # The configured files and cache (`venv/bin/mypy` run in the repository): warm, a second or two.
     monkeypatch.chdir(ROOT)
     output, status = _mypy()
     assert status == 0, output
     assert re.fullmatch(r"Success: no issues found in \d+ source files\n", output), output
+
+
+def test_the_policy_pack_checks_clean_against_its_own_venv(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pack runs in its own venv (pulumi-policy pins an older protobuf): checked against that
+    # venv's packages, with a cache of its own.
+    python = required_tool("the policy pack's python", ROOT / "policy" / "venv" / "bin" / "python")
+    monkeypatch.chdir(ROOT)
+    files = sorted(str(path.relative_to(ROOT)) for pattern in ("*.py", "tests/*.py") for path in POLICY.glob(pattern))
+    output, status = _mypy("--python-executable", python, "--cache-dir", "build/mypy-cache-policy", *files)
+    assert status == 0, output
+    assert re.fullmatch(rf"Success: no issues found in {len(files)} source files\n", output), output
 
 
 def test_a_planted_type_error_fails_the_check(tmp_path: Path) -> None:

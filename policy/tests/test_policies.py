@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -23,13 +24,21 @@ from offline import violations  # noqa: E402
 STACKS = sorted(path.name.split(".")[1] for path in ROOT.glob("Pulumi.*.yaml"))
 
 
+# A folder the caller rendered every stack into already, as the render CLI writes them: the
+# program's suite passes its own (tests/test_policy_pack.py), which saves a render here.
+RENDERS = "POLICY_TEST_RENDERS"
+
+
 @pytest.fixture(scope="session")
 def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     """Each stack rendered by the program's own environment (./venv), as the render CLI writes it:
-    every stack in one process, which imports the SDKs once."""
-    out = tmp_path_factory.mktemp("render")
-    command = [str(ROOT / "venv" / "bin" / "python"), "-m", "offline.render", "--stacks", *STACKS, "--out", str(out)]
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    every stack in one process, which imports the SDKs once (or the renders in $POLICY_TEST_RENDERS)."""
+    if given := os.environ.get(RENDERS):
+        out = Path(given)
+    else:
+        out = tmp_path_factory.mktemp("render")
+        command = [str(ROOT / "venv" / "bin" / "python"), "-m", "offline.render", "--stacks", *STACKS]
+        subprocess.run([*command, "--out", str(out)], cwd=ROOT, check=True, capture_output=True)
     return {stack: json.loads((out / stack / "plan.json").read_text(encoding="utf-8")) for stack in STACKS}
 
 

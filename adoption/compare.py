@@ -29,9 +29,10 @@ import pulumi
 
 from adoption import live
 from offline import documents
-from offline.harness import ROOT, read_stack_file, run_stack, to_wire
+from offline.harness import ROOT, run_stack, to_wire
 from review import identity
 from settings.quantity import parse_quantity
+from settings.stackfile import read_stack_file
 
 # Changes Kubernetes refuses in place, by kind: the object would be deleted and created again.
 IMMUTABLE = {"Deployment": ("spec.selector",)}

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from offline.yaml_reader import load_yaml_all
+
 # Fields the API server owns: never a difference the program makes. `[*]` is any list item.
 SERVER_SET = (
     "status",
@@ -62,7 +64,7 @@ def load(folder: Path) -> dict[tuple[str, str], dict]:
     found: dict[tuple[str, str], dict] = {}
     for path in sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml", ".json")):
         try:
-            documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+            documents = load_yaml_all(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as error:
             raise LiveError(f"{path}: not YAML: {error}") from error
         for document in documents:

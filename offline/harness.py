@@ -8,6 +8,9 @@ parent, provider and options. No CLI, no plugin, no credentials.
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import functools
 import hashlib
 import logging
 import os
@@ -21,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
@@ -29,8 +31,9 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import Stack
 from pulumi.runtime.sync_await import _sync_await
 
+from offline.yaml_reader import load_yaml_all
 from settings import stackfile
-from settings.stackfile import PROJECT, ROOT, read_stack_file
+from settings.stackfile import PROJECT, ROOT, parse_stack_file
 
 
 class Unknown:
@@ -100,13 +103,16 @@ class _Mocks(pulumi_mocks.Mocks):
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
         return {}, []
 
+    def close(self) -> None:
+        """The run has ended: nothing more may be answered (EmulatorMocks waits for its requests)."""
+
 
 CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 
 
 def cluster_crds() -> dict[str, dict]:
     """The definitions a cluster running the required operators serves (offline/crds.yaml)."""
-    documents = yaml.safe_load_all((ROOT / "offline" / "crds.yaml").read_text())
+    documents = load_yaml_all((ROOT / "offline" / "crds.yaml").read_text())
     return {document["metadata"]["name"]: document for document in documents}
 
 
@@ -226,7 +232,37 @@ class StackRun:
         self.registrations = self.monitor.registrations
 
     def execute(self) -> RunResult:
-        """Run ``__main__.py``; raises what the program raises (pulumi.RunError on bad config)."""
+        """Run ``__main__.py``; raises what the program raises (pulumi.RunError on bad config).
+
+        Each run has a thread and an event loop of its own, both ended with it, as each `pulumi
+        preview` or `up` is a process of its own: nothing a stopped run left pending resumes in the
+        next (rehearsal/emulator.py). From a new thread the call stack the SDK records for every
+        resource (pulumi.runtime.resource._get_stack_trace, each frame's file read and made a URI)
+        is the program's own, not that of whatever called the run: under pytest some 35 frames
+        more, which made up about a fifth of a run."""
+        outcome: list[RunResult | BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                outcome.append(self._execute())
+            except BaseException as error:  # re-raised on the caller's thread
+                outcome.append(error)
+            finally:
+                self.monitor.mocks.close()
+                _end(loop)
+
+        # A daemon: an operator's Ctrl-C ends a render or a rehearsal, not only the wait for it.
+        thread = threading.Thread(target=run, name=f"pulumi run {self.stack}", daemon=True)
+        thread.start()
+        thread.join()
+        (found,) = outcome
+        if isinstance(found, BaseException):
+            raise found
+        return found
+
+    def _execute(self) -> RunResult:
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
         # A fresh Stack per run, not the previous run's. The SDK's annotation leaves out the None its
@@ -264,9 +300,33 @@ class StackRun:
         return result
 
 
+def _end(loop: asyncio.AbstractEventLoop) -> None:
+    """What asyncio.run does at the end, until nothing is left: the tasks cancelled, the executor's
+    threads ended, then what those threads handed back last (an RPC's result that starts another
+    output's task) cancelled too, so closing the loop drops no task that never started."""
+
+    def cancel_all() -> None:
+        while tasks := asyncio.all_tasks(loop):
+            for task in tasks:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+    cancel_all()
+    loop.run_until_complete(loop.shutdown_default_executor())
+    loop.run_until_complete(asyncio.sleep(0))
+    cancel_all()
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
 def stack_document(stack: str, root: Path = ROOT) -> dict:
-    """The ``config:`` mapping of ``Pulumi.<stack>.yaml``, as written."""
-    return read_stack_file(root / f"Pulumi.{stack}.yaml")
+    """The ``config:`` mapping of ``Pulumi.<stack>.yaml``, as written: a copy of its own, which
+    the caller may change. Parsed once per content (the tests read each file hundreds of times)."""
+    path = root / f"Pulumi.{stack}.yaml"
+    return copy.deepcopy(_parsed(path, path.read_bytes()))
+
+
+_parsed = functools.lru_cache(maxsize=32)(parse_stack_file)
 
 
 def stack_config(stack: str, root: Path = ROOT) -> tuple[dict[str, str], list[str]]:

@@ -32,11 +32,11 @@ from offline.harness import (
     ROOT,
     Registration,
     RunResult,
-    read_stack_file,
     run_stack,
     stack_names,
     to_wire,
 )
+from settings.stackfile import read_stack_file
 
 MARKER = ".offline-render"
 PLAN = "plan.json"

@@ -29,7 +29,6 @@ IAM conditions (moto evaluates neither), and the cluster side.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import functools
@@ -626,47 +625,14 @@ def run_program(
     stack: str, emulator: Emulator, config: dict[str, str] | None = None, secret_keys: list[str] | None = None
 ) -> tuple[list[Registration], str]:
     """One `pulumi up` of the program against the emulator: (registrations, what stopped it or "").
-
-    Each `up` runs on a thread and an event loop of its own, both ended with it, as each `pulumi
-    up` is a process of its own: nothing a stopped `up` left pending (EmulatorMocks) resumes in the
-    next one. The SDK also records the call stack of every resource it registers
-    (pulumi.runtime.resource._get_stack_trace): from a new thread that stack is the program's only,
-    not whatever called this (under pytest, 33 to 38 frames more: ~8 % of a program run)."""
-    mocks = EmulatorMocks(emulator)
-    run = StackRun(stack, config, secret_keys, mocks=mocks, preview=False)
-    outcome: list[BaseException] = []
-
-    def up() -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            run.execute()
-        except BaseException as error:  # a refusal, the program's own RunError; re-raised below if worse
-            outcome.append(error)
-        finally:
-            mocks.close()
-            _end(loop)
-
-    # A daemon: an operator's Ctrl-C ends the rehearsal, not only the wait for it.
-    thread = threading.Thread(target=up, name=f"pulumi up {stack}", daemon=True)
-    thread.start()
-    thread.join()
-    if not outcome:
-        return run.registrations, ""
-    if not isinstance(outcome[0], Exception):
-        raise outcome[0]
-    return run.registrations, str(outcome[0])
-
-
-def _end(loop: asyncio.AbstractEventLoop) -> None:
-    """What asyncio.run does at the end: the tasks left cancelled, the executor's threads ended."""
-    tasks = asyncio.all_tasks(loop)
-    for task in tasks:
-        task.cancel()
-    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-    loop.run_until_complete(loop.shutdown_default_executor())
-    asyncio.set_event_loop(None)
-    loop.close()
+    Each run ends with its own thread and event loop (StackRun.execute) and closes its mocks, so
+    nothing a stopped `up` left pending reaches the emulator during the next one."""
+    run = StackRun(stack, config, secret_keys, mocks=EmulatorMocks(emulator), preview=False)
+    try:
+        run.execute()
+    except Exception as error:  # a refusal, the program's own RunError: what stopped this `up`
+        return run.registrations, str(error)
+    return run.registrations, ""
 
 
 # -- patches of moto's gaps --------------------------------------------------------------------

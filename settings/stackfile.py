@@ -77,7 +77,11 @@ _CoreLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 def read_stack_file(path: Path) -> dict:
     """The ``config:`` mapping of a stack file; when it is not one, a one-line ValueError that
     starts with the file and the place in it, ``<file>:<line>:<column>:`` as compilers write it."""
-    raw = path.read_bytes()
+    return parse_stack_file(path, path.read_bytes())
+
+
+def parse_stack_file(path: Path, raw: bytes) -> dict:
+    """``read_stack_file`` of ``path`` holding ``raw``."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:

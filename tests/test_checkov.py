@@ -10,12 +10,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from helpers import required_tool
 from tool_results import run_kept
 
 from offline import render
 from offline.harness import ROOT, stack_names
+from offline.yaml_reader import load_yaml
 
 
 def _scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict]]:
@@ -65,7 +65,7 @@ def _the_manifests_pass_and_every_skip_has_a_reason(folder: Path, report: dict) 
     results = report["results"]
     assert [(c["check_id"], c["resource"]) for c in results["failed_checks"]] == []
     assert report["summary"]["passed"] > 0
-    manifests = [yaml.safe_load(path.read_text()) for path in sorted(folder.glob("render/*/kubernetes/*.yaml"))]
+    manifests = [load_yaml(path.read_text()) for path in sorted(folder.glob("render/*/kubernetes/*.yaml"))]
     annotated = [
         value
         for manifest in manifests

@@ -15,6 +15,7 @@ from functools import cache
 import yaml
 
 from offline.harness import PROJECT, ROOT, run_stack, stack_document
+from offline.yaml_reader import load_yaml
 
 FROM_STACK = "<stack>"
 LIVE = ROOT / "tests" / "fixtures" / "live" / "running-platform"
@@ -22,7 +23,7 @@ LIVE = ROOT / "tests" / "fixtures" / "live" / "running-platform"
 # The prod Deployment's spec exactly as Pulumi sends it, written out by hand from the capacity
 # proposal and the documentation's promises (not recomputed from the settings); ``<stack>`` marks what
 # Pulumi.prod.yaml sets, filled in by _expected_deployment_spec from the parsed file.
-PROD_DEPLOYMENT_SPEC = yaml.safe_load(
+PROD_DEPLOYMENT_SPEC = load_yaml(
     """
 progressDeadlineSeconds: 600
 revisionHistoryLimit: <stack>
@@ -176,7 +177,7 @@ def test_prod_deployment_spec_is_pinned() -> None:
 
 
 def _live(kind: str) -> dict:
-    (found,) = [item for item in yaml.safe_load((LIVE / "workload.yaml").read_text())["items"] if item["kind"] == kind]
+    (found,) = [item for item in load_yaml((LIVE / "workload.yaml").read_text())["items"] if item["kind"] == kind]
     return found
 
 

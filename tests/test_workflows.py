@@ -13,10 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
 from helpers import json_schema_check, required_tool
 
 from offline.harness import ROOT
+from offline.yaml_reader import load_yaml
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 ACTION = ROOT / ".github" / "actions" / "setup-stack" / "action.yml"
@@ -26,7 +26,7 @@ BIN = Path(sys.executable).parent
 
 def _load(name: str) -> dict:
     # YAML 1.1 reads the key `on` as True; the workflow means the string.
-    document = yaml.safe_load((WORKFLOWS / name).read_text())
+    document = load_yaml((WORKFLOWS / name).read_text())
     document["on"] = document.pop(True, document.get("on"))
     return document
 

@@ -10,6 +10,7 @@ import yaml
 from helpers import changed, shared_run_stack
 
 from adoption import compare
+from offline.yaml_reader import load_yaml
 
 LIVE = Path(__file__).parents[1] / "fixtures" / "live" / "running-platform"
 
@@ -31,7 +32,7 @@ def _with_deployment(tmp_path: Path, edit) -> Path:
     """A copy of the live export with the Deployment changed by ``edit``."""
     live = tmp_path / "live"
     shutil.copytree(LIVE, live)
-    workload = yaml.safe_load((live / "workload.yaml").read_text())
+    workload = load_yaml((live / "workload.yaml").read_text())
     edit(next(item for item in workload["items"] if item["kind"] == "Deployment"))
     (live / "workload.yaml").write_text(yaml.safe_dump(workload))
     return live
@@ -258,7 +259,7 @@ def test_the_rollback_copy_drops_bookkeeping_and_keeps_the_object(tmp_path: Path
         "poddisruptionbudget-reconciliation-platform-backend-pdb.yaml",
         "service-reconciliation-platform-backend.yaml",
     ]
-    service = yaml.safe_load((tmp_path / "service-reconciliation-platform-backend.yaml").read_text())
+    service = load_yaml((tmp_path / "service-reconciliation-platform-backend.yaml").read_text())
     assert "status" not in service
     assert not {"uid", "resourceVersion", "managedFields", "creationTimestamp"} & set(service["metadata"])
     assert service["spec"]["clusterIP"] == "10.100.37.12"  # a replaced Service keeps its IP

@@ -9,11 +9,11 @@ from collections.abc import Set
 from pathlib import Path
 
 import pytest
-import yaml
 
 from adoption import preflight
 from offline import render
 from offline.harness import ROOT, run_stack
+from offline.yaml_reader import load_yaml
 
 NS = "reconciliation-platform"
 
@@ -30,7 +30,7 @@ def prod_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _rendered_kinds(folder: Path) -> set[str]:
-    return {yaml.safe_load(path.read_text())["kind"] for path in (folder / "kubernetes").glob("*.yaml")}
+    return {load_yaml(path.read_text())["kind"] for path in (folder / "kubernetes").glob("*.yaml")}
 
 
 def test_the_runbook_names_every_kind_the_prod_render_lists(prod_render: Path) -> None:
@@ -77,7 +77,7 @@ def test_the_preflight_asks_about_every_object_of_the_render(prod_render: Path) 
     items = preflight.objects(prod_render)
     rendered = {
         (manifest["kind"], manifest["metadata"].get("namespace"), manifest["metadata"]["name"])
-        for manifest in (yaml.safe_load(p.read_text()) for p in (prod_render / "kubernetes").glob("*.yaml"))
+        for manifest in (load_yaml(p.read_text()) for p in (prod_render / "kubernetes").glob("*.yaml"))
     }
     assert {(i.kind, i.namespace, i.name) for i in items} == rendered
     asked, run = _kubectl_answering({(i.resource, i.name) for i in items if i.import_id})

@@ -16,6 +16,7 @@ from helpers import changed, reserved, shared_run_stack, validated
 
 from offline import documents, render
 from offline.harness import PROJECT, ROOT, RunResult, run_stack, stack_config, stack_names
+from offline.yaml_reader import load_yaml
 from settings.objects import KINDS
 
 
@@ -40,12 +41,12 @@ def shared_runs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _manifests(folder: Path) -> list[dict]:
-    return [yaml.safe_load(path.read_text()) for path in sorted(folder.glob("*/kubernetes/*.yaml"))]
+    return [load_yaml(path.read_text()) for path in sorted(folder.glob("*/kubernetes/*.yaml"))]
 
 
 def test_render_writes_kubernetes_yaml_and_other_resources_as_json(rendered: Path, stack: str) -> None:
     out = rendered / stack
-    kinds = sorted(yaml.safe_load(p.read_text())["kind"] for p in (out / "kubernetes").glob("*.yaml"))
+    kinds = sorted(load_yaml(p.read_text())["kind"] for p in (out / "kubernetes").glob("*.yaml"))
     assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"} <= set(kinds)
     provider = json.loads(
         next((out / "resources").glob("pulumi-providers-kubernetes--*.json")).read_text(encoding="utf-8")
@@ -87,7 +88,7 @@ SCHEMAS = {
 
 def test_files_apply_in_helm_install_order(rendered: Path, stack: str) -> None:
     names = sorted(p.name for p in (rendered / stack / "kubernetes").glob("*.yaml"))
-    kinds = [yaml.safe_load((rendered / stack / "kubernetes" / name).read_text())["kind"] for name in names]
+    kinds = [load_yaml((rendered / stack / "kubernetes" / name).read_text())["kind"] for name in names]
     settings = validated(stack)[0]
     expected = APPLY_ORDER if settings.kubernetes.create_namespace else APPLY_ORDER[1:]
     if settings.backend.metrics.pod_monitor.enabled:
@@ -110,7 +111,7 @@ def test_kinds_helm_does_not_know_come_last() -> None:
 
 def test_integers_stay_integers(rendered: Path, stack: str) -> None:
     text = next((rendered / stack / "kubernetes").glob("*-horizontalpodautoscaler-*.yaml")).read_text()
-    hpa = yaml.safe_load(text)
+    hpa = load_yaml(text)
     assert type(hpa["spec"]["minReplicas"]) is int
     assert type(hpa["spec"]["behavior"]["scaleUp"]["policies"][0]["periodSeconds"]) is int
     assert ".0\n" not in text
@@ -127,7 +128,7 @@ def test_render_is_byte_identical_across_runs(rendered: Path, stack: str, tmp_pa
 def test_manifests_pass_kubernetes_validate_strict_for_the_stack_cluster(rendered: Path, stack: str) -> None:
     # Against the schemas of the Kubernetes version the stack says its cluster runs.
     version = f"{validated(stack)[0].kubernetes.version}.0"
-    manifests = [yaml.safe_load(p.read_text()) for p in sorted((rendered / stack / "kubernetes").glob("*.yaml"))]
+    manifests = [load_yaml(p.read_text()) for p in sorted((rendered / stack / "kubernetes").glob("*.yaml"))]
     assert len(manifests) >= 8
     for manifest in manifests:
         if manifest["kind"] in CUSTOM_KINDS:
@@ -153,7 +154,7 @@ def _custom_resource_validator(kind: str) -> jsonschema.Draft7Validator:
 def test_the_custom_resource_schema_refuses_what_the_operator_would(
     rendered: Path, kind: str, path: tuple, value: object
 ) -> None:
-    manifest = yaml.safe_load(next((rendered / "prod" / "kubernetes").glob(f"*-{kind.lower()}-*.yaml")).read_text())
+    manifest = load_yaml(next((rendered / "prod" / "kubernetes").glob(f"*-{kind.lower()}-*.yaml")).read_text())
     _custom_resource_validator(kind).validate(manifest)
     node = manifest
     for key in path[:-1]:
@@ -169,7 +170,7 @@ def test_kubernetes_validate_strict_rejects_a_typo_and_a_field_too_new(rendered:
     manifest = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {"selectr": {}}}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(manifest, "1.33.0", strict=True)
-    deployment = yaml.safe_load(next((rendered / "prod" / "kubernetes").glob("*-deployment-*.yaml")).read_text())
+    deployment = load_yaml(next((rendered / "prod" / "kubernetes").glob("*-deployment-*.yaml")).read_text())
     kubernetes_validate.validate(deployment, "1.33.0", strict=True)
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, "1.28.0", strict=True)
@@ -388,7 +389,7 @@ def test_stack_files_are_read_as_pulumi_reads_them(tmp_path: Path) -> None:
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text(text)
     assert render.main(["--stack-file", str(stack_file), "--out", str(tmp_path / "out")]) == 0
-    deployment = yaml.safe_load(next((tmp_path / "out" / "kubernetes").glob("*-deployment-*.yaml")).read_text())
+    deployment = load_yaml(next((tmp_path / "out" / "kubernetes").glob("*-deployment-*.yaml")).read_text())
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["image"].endswith(":2024-01-02")
     assert container["resources"]["limits"]["cpu"] == "0.5"

@@ -48,14 +48,13 @@ def test_an_unknown_stack_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_the_pull_request_comment_gets_one_status_line_per_stack(capsys: pytest.CaptureFixture[str]) -> None:
-    import yaml
-
     from offline.harness import ROOT
+    from offline.yaml_reader import load_yaml
 
     assert rehearse.main(["--stack", "prod", "--format", "markdown"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(":white_check_mark: `prod`: ")
     assert "<details><summary>rehearsal</summary>" in out
-    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pull-request.yml").read_text())
+    workflow = load_yaml((ROOT / ".github" / "workflows" / "pull-request.yml").read_text())
     steps = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
     assert any('./tasks.sh rehearse "${stack%.yaml}" --format markdown' in run for run in steps)

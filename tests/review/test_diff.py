@@ -426,14 +426,29 @@ def test_plans_are_kept_by_content_and_rendered_again_only_when_it_changes(repos
     assert len(list(cache.iterdir())) == 2
 
 
-def test_a_plans_key_follows_the_packages_and_the_hour() -> None:
+def test_a_plans_key_follows_the_packages_and_the_hour(tmp_path: Path) -> None:
     key = diff.plan_key("HEAD")
     assert diff.plan_key("HEAD") == key
     with mock.patch.object(diff.sys, "version", "3.99.0 (another interpreter)"):
         assert diff.plan_key("HEAD") != key
-    with mock.patch.object(diff.importlib.metadata, "distributions", list):
+    # A package installed, or one upgraded: another distribution folder where the imports come from.
+    (tmp_path / "pulumi_kubernetes-9.9.9.dist-info").mkdir()
+    with mock.patch.object(diff.sys, "path", [*diff.sys.path, str(tmp_path)]):
         assert diff.plan_key("HEAD") != key
     assert key.endswith(f"-{datetime.now(UTC):%Y%m%dT%H}")
+
+
+def test_the_installed_packages_are_what_their_metadata_says() -> None:
+    """Read from the distributions' folder names, not their METADATA files: the same names (as
+    the wheel format normalizes them) and versions."""
+    import importlib.metadata
+
+    def normalized(name: str) -> str:
+        return re.sub(r"[-_.]+", "_", name).lower()
+
+    from_metadata = {(normalized(d.metadata["Name"]), d.version) for d in importlib.metadata.distributions()}
+    from_folders = {tuple(folder.removesuffix(".dist-info").rsplit("-", 1)) for folder in diff.installed()}
+    assert {(normalized(name), version) for name, version in from_folders} == from_metadata
 
 
 def test_kept_plans_older_than_a_day_are_removed(tmp_path: Path) -> None:

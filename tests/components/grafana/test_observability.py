@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from helpers import run_changed
+from pulumi.runtime.sync_await import _sync_await
 
 from components.grafana.observability import contact_point_inputs
 from offline.harness import PROJECT, RunResult, Secret, StackRun, stack_config
@@ -44,7 +45,8 @@ def test_a_pagerduty_receiver_pages_with_the_alerts_severity() -> None:
     (receiver,) = contact_point_inputs(settings)["pagerduties"]
     assert receiver["severity"] == "{{ .CommonLabels.severity }}"
     assert receiver["component"] == settings.backend.name
-    assert type(receiver["integrationKey"]).__name__ == "Output"  # wrapped as a Pulumi secret
+    # Wrapped as a Pulumi secret; awaited here, so no output is left pending in this thread's loop.
+    assert _sync_await(receiver["integrationKey"].is_secret())
 
 
 def test_a_slack_contact_point_reads_its_webhook_from_a_secret() -> None:

@@ -1,0 +1,76 @@
+"""The harness that runs the real program for the render and the tests: each run on a thread and an
+event loop of its own, and each stack file parsed once per content."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+from helpers import changed
+
+from offline import harness
+from offline.harness import StackRun, stack_document
+
+
+def _frames_sent(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The files of each call stack the SDK sends with a registration (RegisterResourceRequest's
+    stackTrace, made by pulumi.runtime.resource._get_stack_trace), as the engine would receive it."""
+    sent: list[list[str]] = []
+    register = harness._Monitor.RegisterResource
+
+    def recording(self, request):
+        sent.append([frame.pc.uri for frame in request.stackTrace.frames])
+        return register(self, request)
+
+    monkeypatch.setattr(harness._Monitor, "RegisterResource", recording)
+    return sent
+
+
+def test_a_run_sends_the_programs_call_stack_not_its_callers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK walks, reads and sends the whole call stack of every resource it registers: from the
+    caller's thread that would be pytest's frames too (some 35 more, a fifth of a run's cost), and
+    an engine would record them as where each resource was declared."""
+    sent = _frames_sent(monkeypatch)
+    StackRun("dev").execute()
+    frames = [uri for stack in sent for uri in stack]
+    assert any(uri.endswith("/__main__.py") for uri in frames)  # the program's own frames are there
+    assert not [uri for uri in frames if "/_pytest/" in uri or "/pluggy/" in uri or uri.endswith("/test_harness.py")]
+
+
+def test_a_run_neither_uses_nor_leaves_the_callers_event_loop() -> None:
+    """Each run is a process of its own to Pulumi: its thread and loop end with it, so nothing a
+    stopped run left pending resumes in the next, and the caller's loop is not touched."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        before = {thread.ident for thread in threading.enumerate()}
+        StackRun("dev").execute()
+        assert asyncio.get_event_loop() is loop
+        assert not loop.is_closed()
+        assert {thread.ident for thread in threading.enumerate()} <= before  # its threads ended with it
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def test_a_runs_error_is_raised_on_the_callers_thread() -> None:
+    config, secret_keys = harness.to_wire(changed("dev", {"backend.port": 0}))
+    with pytest.raises(pulumi.RunError, match=r"backend\.port"):
+        StackRun("dev", config, secret_keys).execute()
+
+
+def test_a_stack_file_is_parsed_once_per_content_and_each_caller_gets_its_own_copy(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.scratch.yaml"
+    path.write_text(yaml.safe_dump({"config": {"reconciliation:backend": {"port": 8080}}}))
+    harness._parsed.cache_clear()
+    first = stack_document("scratch", tmp_path)
+    first["reconciliation:backend"]["port"] = 1  # a caller's change stays its own
+    assert stack_document("scratch", tmp_path) == {"reconciliation:backend": {"port": 8080}}
+    assert (harness._parsed.cache_info().misses, harness._parsed.cache_info().hits) == (1, 1)
+    path.write_text(yaml.safe_dump({"config": {"reconciliation:backend": {"port": 9090}}}))  # same size
+    assert stack_document("scratch", tmp_path) == {"reconciliation:backend": {"port": 9090}}
+    assert harness._parsed.cache_info().misses == 2

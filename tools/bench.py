@@ -281,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += diff_rows(python, Path(out), args.runs)
         if not args.no_suite:
             # As a developer runs it, warm: the venvs set up (nothing installed), the SDKs' bytecode
-            # cached by an earlier run, the shell's own environment. Lint, format check, the program's tests
-            # on every core, then the policy pack's tests in their own venv; then with coverage, as in CI.
+            # cached by an earlier run, the shell's own environment. Lint, format check, then the tests on
+            # every core (the type checks and the policy pack's own tests among them); then with coverage, as in CI.
             rows.append((SUITE, ["./tasks.sh", "test", "-p", "no:cacheprovider", f"--durations={SLOWEST}"], 1))
             rows.append((SUITE_COVERAGE, ["./tasks.sh", "test", "--cov", "-p", "no:cacheprovider"], 1))
         if args.fresh:

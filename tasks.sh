@@ -10,7 +10,7 @@
 #   ./tasks.sh rehearse [stack] [--at DATE] the stack's `pulumi up`s against an AWS API emulator (default: dev, now)
 #   ./tasks.sh capacity simulate|replay|rightsize|pr [stack] ...   HPA dry run, replay, rightsizing, PR comparison (docs/capacity.md)
 #   ./tasks.sh test [--cov] [pytest args]   lint and format checks, the tests: type checks and the policy pack's among them (--cov, and CI: with the coverage gate)
-#   ./tasks.sh bench [--runs N] [--no-suite] [--instructions] [--fresh]
+#   ./tasks.sh bench [--runs N] [--no-suite] [--suite-runs N] [--instructions] [--fresh]
 #                                           render, import, diff and test-suite timings (docs/performance.md)
 #   ./tasks.sh docs [--check]               regenerate the rotation policy and docs/settings.md (--check: name each stale one)
 #   ./tasks.sh lock [--upgrade|--check]     compile each venv's lock (hashes) from its requirements files again

@@ -124,3 +124,21 @@ def test_a_failing_command_is_a_row_of_its_own_and_every_other_row_is_kept(tmp_p
     assert "test_passes" not in failed
     assert "tiny suite" in err
     assert "1 failed, 1 passed" in err  # the end of its output, for the reader
+
+
+def test_the_suite_is_timed_as_many_times_as_asked_and_the_fresh_clone_once(monkeypatch) -> None:
+    """``--suite-runs`` sets the runs of both warm suite rows (a median needs several); the
+    fresh clone's row stays at one (each run clones into the same folder)."""
+    asked: dict[str, int] = {}
+
+    def report(rows, env, count, modules=None) -> int:
+        asked.update({label: runs for label, _, runs in rows})
+        return 0
+
+    monkeypatch.setattr(bench, "report", report)
+    monkeypatch.setattr(bench, "diff_rows", lambda python, out, runs: [])  # no clone of the repository
+    assert bench.main(["--runs", "2", "--suite-runs", "3", "--fresh"]) == 0
+    assert (asked[bench.SUITE], asked[bench.SUITE_COVERAGE], asked[bench.FRESH]) == (3, 3, 1)
+    assert asked["python -c pass (interpreter only)"] == 2
+    assert bench.main(["--runs", "2"]) == 0
+    assert (asked[bench.SUITE], asked[bench.SUITE_COVERAGE]) == (1, 1)

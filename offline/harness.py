@@ -244,6 +244,7 @@ class StackRun:
 
         def run() -> None:
             loop = asyncio.new_event_loop()
+            loop.set_exception_handler(functools.partial(_unretrieved_after_failure, outcome))
             asyncio.set_event_loop(loop)
             try:
                 outcome.append(self._execute())
@@ -298,6 +299,18 @@ class StackRun:
             value = plain(_sync_await(output.future(with_unknowns=True))) if known else Unknown()
             result.outputs[name] = StackOutput(value=value, secret=_sync_await(output.is_secret()), known=known)
         return result
+
+
+def _unretrieved_after_failure(outcome: list, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The run's loop's exception handler. Once a run has failed, every output that depended on what
+    failed holds the same error, and each one collected says so (asyncio's "Future exception was
+    never retrieved", a traceback each: a refused definition read leaves some 900 in a run); the run's
+    error, raised to the caller, says it once. Anything else, and all of a run that succeeded, goes
+    to asyncio's own handler."""
+    failed = bool(outcome) and isinstance(outcome[0], BaseException)
+    if failed and "exception was never retrieved" in str(context.get("message", "")):
+        return
+    loop.default_exception_handler(context)
 
 
 def _end(loop: asyncio.AbstractEventLoop) -> None:

@@ -4,6 +4,8 @@ event loop of its own, and each stack file parsed once per content."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import threading
 from pathlib import Path
 
@@ -74,3 +76,36 @@ def test_a_stack_file_is_parsed_once_per_content_and_each_caller_gets_its_own_co
     path.write_text(yaml.safe_dump({"config": {"reconciliation:backend": {"port": 9090}}}))  # same size
     assert stack_document("scratch", tmp_path) == {"reconciliation:backend": {"port": 9090}}
     assert harness._parsed.cache_info().misses == 2
+
+
+def test_a_failed_run_reports_its_error_once_not_from_every_output_that_held_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A definition the cluster lacks fails its read, and every output built on it holds the same
+    error: collected, each would log asyncio's "Future exception was never retrieved" with a
+    traceback (some 900 in a run). The run raises it once; other loop errors still reach asyncio."""
+    crds = harness.cluster_crds()
+    del crds["externalsecrets.external-secrets.io"]
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        with pytest.raises(Exception, match="does not exist"):
+            StackRun("prod", crds=crds).execute()
+        # The SDK keeps a failed output until the next run starts (pulumi.runtime.settings' outputs):
+        # the next run, then a collection, lets them go.
+        StackRun("dev").execute()
+        gc.collect()
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
+
+    loop = asyncio.new_event_loop()
+    try:
+        never = {"message": "Future exception was never retrieved", "exception": RuntimeError("lost")}
+        other = {"message": "Exception in callback", "exception": RuntimeError("a callback's")}
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            harness._unretrieved_after_failure([], loop, never)  # a run that succeeded: reported
+            harness._unretrieved_after_failure([RuntimeError("failed")], loop, other)  # not that kind: reported
+            harness._unretrieved_after_failure([RuntimeError("failed")], loop, never)  # the failure's echo
+        assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == [
+            "Future exception was never retrieved",
+            "Exception in callback",
+        ]
+    finally:
+        loop.close()

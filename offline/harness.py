@@ -18,6 +18,7 @@ import runpy
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,14 +246,21 @@ class StackRun:
         def run() -> None:
             loop = asyncio.new_event_loop()
             loop.set_exception_handler(functools.partial(_unretrieved_after_failure, outcome))
+            executor = _Executor()
+            loop.set_default_executor(executor)
             asyncio.set_event_loop(loop)
             try:
                 outcome.append(self._execute())
             except BaseException as error:  # re-raised on the caller's thread
                 outcome.append(error)
-            finally:
-                self.monitor.mocks.close()
-                _end(loop)
+            try:
+                try:
+                    self.monitor.mocks.close()
+                finally:
+                    _end(loop, executor)
+            except BaseException as error:  # a clean-up that failed fails the run, unless the run failed first
+                if not isinstance(outcome[0], BaseException):
+                    outcome[0] = error
 
         # A daemon: an operator's Ctrl-C ends a render or a rehearsal, not only the wait for it.
         thread = threading.Thread(target=run, name=f"pulumi run {self.stack}", daemon=True)
@@ -313,10 +321,27 @@ def _unretrieved_after_failure(outcome: list, loop: asyncio.AbstractEventLoop, c
     loop.default_exception_handler(context)
 
 
-def _end(loop: asyncio.AbstractEventLoop) -> None:
+class _Executor(ThreadPoolExecutor):
+    """A run's default executor, through which the SDK sends each registration to the monitor. The
+    SDK gives a thread without an event loop one of its own and never closes it: each thread here
+    gets its loop from the executor, which ``_end`` closes once the threads are done (left to the
+    collector, an unclosed loop warns, and one collected with its sockets fails to close)."""
+
+    def __init__(self) -> None:
+        self.loops: list[asyncio.AbstractEventLoop] = []
+        super().__init__(thread_name_prefix="pulumi-rpc", initializer=self._loop_for_thread)
+
+    def _loop_for_thread(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self.loops.append(loop)
+
+
+def _end(loop: asyncio.AbstractEventLoop, executor: _Executor) -> None:
     """What asyncio.run does at the end, until nothing is left: the tasks cancelled, the executor's
-    threads ended, then what those threads handed back last (an RPC's result that starts another
-    output's task) cancelled too, so closing the loop drops no task that never started."""
+    threads ended (and their loops closed), then what those threads handed back last (an RPC's
+    result that starts another output's task) cancelled too, so closing the loop drops no task that
+    never started."""
 
     def cancel_all() -> None:
         while tasks := asyncio.all_tasks(loop):
@@ -326,6 +351,8 @@ def _end(loop: asyncio.AbstractEventLoop) -> None:
 
     cancel_all()
     loop.run_until_complete(loop.shutdown_default_executor())
+    for thread_loop in executor.loops:
+        thread_loop.close()
     loop.run_until_complete(asyncio.sleep(0))
     cancel_all()
     asyncio.set_event_loop(None)

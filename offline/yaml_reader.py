@@ -1,9 +1,12 @@
 """YAML read as ``yaml.safe_load`` reads it, parsed by libyaml where PyYAML has it.
 
 PyYAML's pure-Python scanner and parser are most of the cost of reading a file, several times
-libyaml's; the safe constructor, and so the result, is the same either way. For what the render
-writes and reads back (manifests, the operators' definitions), live exports and the tests' reads.
-Stack files have a loader of their own (settings/stackfile.py: YAML 1.2, as Pulumi reads them)."""
+libyaml's; the safe constructor is the same either way, so are the values of the YAML the render,
+kubectl and the Kubernetes API write. The two parsers differ on a few inputs outside that (libyaml
+accepts a tab after a key's colon and refuses a lone surrogate escape), and libyaml's errors quote
+no snippet of the text. For what the render writes and reads back (manifests, the operators'
+definitions), live exports and the tests' reads. Stack files have a loader of their own
+(settings/stackfile.py: YAML 1.2, as Pulumi reads them)."""
 
 from __future__ import annotations
 

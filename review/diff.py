@@ -139,11 +139,19 @@ def plan_key(revision: str | None) -> str:
 
 
 def installed() -> list[str]:
-    """Every distribution installed where this interpreter imports from, as its ``.dist-info``
-    folder names it (``<name>-<version>.dist-info``, the wheel format's own naming): what reading
-    each one's METADATA would give, at a hundredth of the cost (0.6 ms, not 77, for some 100)."""
-    folders = [Path(entry) for entry in sys.path if Path(entry).is_dir()]
-    return sorted(item.name for folder in folders for item in folder.iterdir() if item.suffix == ".dist-info")
+    """Every distribution installed where this interpreter imports from, as its metadata folder
+    names it (``<name>-<version>.dist-info``, the wheel format's own naming, or an older install's
+    ``<name>-<version>[-pyX.Y].egg-info``): what reading each one's METADATA would give, at a
+    hundredth of the cost (0.6 ms, not 77, for some 100). A folder it cannot list is left out, as
+    importlib.metadata leaves it."""
+    found = []
+    for entry in sys.path:
+        try:
+            items = list(Path(entry or ".").iterdir())
+        except OSError:  # not a folder (a zip, a missing path), or not readable
+            continue
+        found += [item.name for item in items if item.suffix in (".dist-info", ".egg-info")]
+    return sorted(found)
 
 
 def kept_for(cache: Path | None, revision: str | None) -> Path | None:
@@ -190,7 +198,8 @@ def render_trees(
     trees: list[Path], stacks: list[str], kept: list[Path | None] | None = None
 ) -> dict[Path, dict[str, dict[str, dict] | None]]:
     """``render_plans`` of each tree, the trees at once: another revision's in a process of its
-    own, the running code's own tree in this one (its main thread: the mocks' event loop)."""
+    own, the running code's own tree in this one (each stack's run on a thread of its own,
+    offline/harness.py)."""
     kept = kept or [None] * len(trees)
     work = list(zip(trees, kept, strict=True))
     elsewhere = [(tree, keep) for tree, keep in work if tree != revisions.ROOT]

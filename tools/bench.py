@@ -241,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         "--fresh", action="store_true", help="also time ./tasks.sh test on a fresh clone, installs included (minutes)"
     )
     args = parser.parse_args(argv)
+    for option, value in (("--runs", args.runs), ("--suite-runs", args.suite_runs)):
+        if value < 1:
+            parser.error(f"{option} must be at least 1, not {value}")
     if args.instructions and shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
     python = sys.executable

@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import threading
+import warnings
 from pathlib import Path
 
 import pulumi
@@ -45,18 +46,67 @@ def test_a_run_sends_the_programs_call_stack_not_its_callers(monkeypatch: pytest
 
 def test_a_run_neither_uses_nor_leaves_the_callers_event_loop() -> None:
     """Each run is a process of its own to Pulumi: its thread and loop end with it, so nothing a
-    stopped run left pending resumes in the next, and the caller's loop is not touched."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        before = {thread.ident for thread in threading.enumerate()}
+    stopped run left pending resumes in the next, and the caller's loop is not touched. The caller
+    here is a thread of the test's own, whose loop it sets: the worker's main thread keeps its own."""
+    seen: dict[str, object] = {}
+
+    def caller() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            before = {thread.ident for thread in threading.enumerate()}
+            StackRun("dev").execute()
+            seen["loop"] = asyncio.get_event_loop() is loop and not loop.is_closed()
+            seen["threads"] = {thread.ident for thread in threading.enumerate()} - before
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    thread.join()
+    assert seen == {"loop": True, "threads": set()}  # the caller's loop as it was; the run's threads ended
+
+
+class _Closing(harness._Mocks):
+    """The harness's mocks, noting when the run closes them and in what state its loop then was."""
+
+    def close(self) -> None:
+        loop = asyncio.get_event_loop()
+        self.closed_with = (loop, loop.is_closed())
+
+
+def test_a_run_closes_its_mocks_before_it_ends_its_loop_then_closes_the_loop() -> None:
+    """The rehearsal's mocks wait in ``close`` for requests under way (EmulatorMocks): they must be
+    closed while the run's loop still runs its tasks, and the loop ended after."""
+    mocks = _Closing()
+    StackRun("dev", mocks=mocks).execute()
+    loop, closed = mocks.closed_with
+    assert not closed  # closed while the run's loop was still open
+    assert loop.is_closed()  # and the loop ended after it
+
+
+def test_a_run_leaves_no_event_loop_unclosed() -> None:
+    """The SDK makes an event loop in each executor thread without one and never closes it; the
+    run's executor gives its threads theirs and closes them (offline/harness.py, ``_Executor``)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
         StackRun("dev").execute()
-        assert asyncio.get_event_loop() is loop
-        assert not loop.is_closed()
-        assert {thread.ident for thread in threading.enumerate()} <= before  # its threads ended with it
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+        gc.collect()
+    assert [str(w.message) for w in caught if "unclosed event loop" in str(w.message)] == []
+
+
+class _FailingClose(harness._Mocks):
+    def close(self) -> None:
+        raise RuntimeError("the mocks could not close")
+
+
+def test_a_clean_up_that_fails_fails_the_run_unless_the_run_failed_first() -> None:
+    """Not an error left to the run thread's exception hook, with the render exiting 0."""
+    with pytest.raises(RuntimeError, match="could not close"):
+        StackRun("dev", mocks=_FailingClose()).execute()
+    config, secret_keys = harness.to_wire(changed("dev", {"backend.port": 0}))
+    with pytest.raises(pulumi.RunError, match=r"backend\.port"):
+        StackRun("dev", config, secret_keys, mocks=_FailingClose()).execute()
 
 
 def test_a_runs_error_is_raised_on_the_callers_thread() -> None:

@@ -431,10 +431,17 @@ def test_a_plans_key_follows_the_packages_and_the_hour(tmp_path: Path) -> None:
     assert diff.plan_key("HEAD") == key
     with mock.patch.object(diff.sys, "version", "3.99.0 (another interpreter)"):
         assert diff.plan_key("HEAD") != key
-    # A package installed, or one upgraded: another distribution folder where the imports come from.
-    (tmp_path / "pulumi_kubernetes-9.9.9.dist-info").mkdir()
-    with mock.patch.object(diff.sys, "path", [*diff.sys.path, str(tmp_path)]):
-        assert diff.plan_key("HEAD") != key
+    # A package installed, or one upgraded: another distribution folder where the imports come from,
+    # a wheel's or an older install's (setup.py develop, some distributions' own packages).
+    for folder in ("pulumi_kubernetes-9.9.9.dist-info", "legacy_tool-2.0-py3.11.egg-info"):
+        scratch = tmp_path / folder.split("-")[0]
+        (scratch / folder).mkdir(parents=True)
+        with mock.patch.object(diff.sys, "path", [*diff.sys.path, str(scratch)]):
+            assert diff.plan_key("HEAD") != key, folder
+    unreadable = tmp_path / "not-a-folder.zip"
+    unreadable.write_bytes(b"")
+    with mock.patch.object(diff.sys, "path", [*diff.sys.path, str(unreadable), str(tmp_path / "missing")]):
+        assert diff.plan_key("HEAD") == key  # skipped, as importlib.metadata skips them
     assert key.endswith(f"-{datetime.now(UTC):%Y%m%dT%H}")
 
 
@@ -448,6 +455,7 @@ def test_the_installed_packages_are_what_their_metadata_says() -> None:
 
     from_metadata = {(normalized(d.metadata["Name"]), d.version) for d in importlib.metadata.distributions()}
     from_folders = {tuple(folder.removesuffix(".dist-info").rsplit("-", 1)) for folder in diff.installed()}
+    assert all(folder.endswith(".dist-info") for folder in diff.installed())  # this venv's: wheels only
     assert {(normalized(name), version) for name, version in from_folders} == from_metadata
 
 

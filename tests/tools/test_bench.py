@@ -142,3 +142,11 @@ def test_the_suite_is_timed_as_many_times_as_asked_and_the_fresh_clone_once(monk
     assert asked["python -c pass (interpreter only)"] == 2
     assert bench.main(["--runs", "2"]) == 0
     assert (asked[bench.SUITE], asked[bench.SUITE_COVERAGE]) == (1, 1)
+
+
+@pytest.mark.parametrize("option", ["--runs", "--suite-runs"])
+def test_a_count_below_one_is_refused_naming_the_option(option, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        bench.main([option, "0"])
+    assert exited.value.code == 2
+    assert f"{option} must be at least 1, not 0" in capsys.readouterr().err

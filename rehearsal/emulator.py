@@ -106,6 +106,12 @@ class Emulator:
         self.adopted: dict[str, str] = {}  # importArn -> the emulator's ARN of that secret
         self.phase: Phase | None = None
         self._lock = threading.Lock()
+        # One request inside moto at a time. The SDK sends registrations from several threads, and
+        # moto is not thread-safe (its documentation, getmoto/moto#7166): some services answer
+        # every request with one shared response object (getmoto/moto#6745), IAM walks its backends
+        # while another thread adds to them (getmoto/moto#5881). AWS itself takes them at once; the
+        # order the program's dependencies impose is kept either way.
+        self._moto = threading.RLock()
         self._stack = contextlib.ExitStack()
         self.admin: dict[str, str] = {}
         self._clients: dict[tuple, Any] = {}
@@ -223,10 +229,11 @@ class Emulator:
         previous = self.state.get(urn)
         action = "update" if previous else ("import" if args.resource_id else "create")
         try:
-            if previous:
-                outputs = handler.update(self, inputs, previous)
-            else:
-                outputs = handler.create(self, inputs, args.resource_id or None, args.name)
+            with self._moto:
+                if previous:
+                    outputs = handler.update(self, inputs, previous)
+                else:
+                    outputs = handler.create(self, inputs, args.resource_id or None, args.name)
         except Exception as error:  # what AWS said, as the provider would print it
             self._record(action, args.typ, args.name, ok=False, message=_aws_message(error))
             raise
@@ -238,7 +245,8 @@ class Emulator:
     def invoke(self, token: str, args: dict) -> dict:
         if token == "aws:secretsmanager/getSecretVersions:getSecretVersions":
             client = self.client("secretsmanager")
-            answer = client.list_secret_version_ids(SecretId=args["secretId"])
+            with self._moto:
+                answer = client.list_secret_version_ids(SecretId=args["secretId"])
             self._record("read", token, args["secretId"].split(":")[-1], ok=True)
             return {
                 "arn": answer["ARN"],

@@ -113,7 +113,9 @@ def test_a_rotation_role_without_a_permission_is_refused_at_that_step(monkeypatc
     monkeypatch.setattr(aws_policies, "rotation_policy", without_stage_moves)
     phases = rehearse("dev", datetime.now(UTC))
     refused = [s for p in phases for s in p.refused]
-    assert [(s.type, s.action) for s in refused] == [("aws:secretsmanager/secretRotation:SecretRotation", "create")]
+    said = [(s.phase, s.type, s.name, s.action, s.message) for s in refused]  # what AWS said, should it differ
+    expected = [("aws:secretsmanager/secretRotation:SecretRotation", "create")]
+    assert [(s.type, s.action) for s in refused] == expected, said
     assert "UpdateSecretVersionStage" in refused[0].message
     assert "AccessDenied" in refused[0].message
 
@@ -238,3 +240,36 @@ def test_an_up_that_stopped_waits_for_its_requests_under_way_and_sends_no_more()
     under_way.join()
     later.join()
     assert log == ["refused", "registered", "closed"]
+
+
+def test_moto_takes_one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK registers resources from several threads at once, and moto is not thread-safe
+    (getmoto/moto#7166, #6745): every create and update reaches it one at a time. A handler that
+    lingers a little would overlap with the next one without the emulator's lock."""
+    import time
+
+    from rehearsal import emulator as module
+
+    inside, most = [0], [0]
+    guard = threading.Lock()
+
+    def lingering(create):
+        def handler(*args, **kwargs):
+            with guard:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            try:
+                time.sleep(0.005)
+                return create(*args, **kwargs)
+            finally:
+                with guard:
+                    inside[0] -= 1
+
+        return handler
+
+    for token, handler in list(module.HANDLERS.items()):
+        monkeypatch.setitem(module.HANDLERS, token, module.Handler(lingering(handler.create), handler.update))
+    phases = rehearse("dev", datetime.now(UTC), updates=())
+    assert [s for p in phases for s in p.refused] == []  # the first `up` stops at the owners' values, by design
+    assert sum(s.action == "create" for p in phases for s in p.steps) > 10  # many creates, sent at once
+    assert most == [1]

@@ -254,10 +254,7 @@ class StackRun:
             except BaseException as error:  # re-raised on the caller's thread
                 outcome.append(error)
             try:
-                try:
-                    self.monitor.mocks.close()
-                finally:
-                    _end(loop, executor)
+                _end(loop, executor, self.monitor.mocks)
             except BaseException as error:  # a clean-up that failed fails the run, unless the run failed first
                 if not isinstance(outcome[0], BaseException):
                     outcome[0] = error
@@ -337,12 +334,19 @@ class _Executor(ThreadPoolExecutor):
         self.loops.append(loop)
 
 
-def _end(loop: asyncio.AbstractEventLoop, executor: _Executor) -> None:
-    """What asyncio.run does at the end, until nothing is left: the tasks cancelled, the executor's
-    threads ended (and their loops closed), then what those threads handed back last (an RPC's
-    result that starts another output's task) cancelled too, so closing the loop drops no task that
-    never started."""
+def _end(loop: asyncio.AbstractEventLoop, executor: _Executor, mocks: _Mocks) -> None:
+    """A run's end: its mocks closed while the loop still runs (requests under way finish, nothing
+    more is answered), then what asyncio.run does at the end, until nothing is left: the tasks
+    cancelled, the executor's threads ended (and their loops closed), then what those threads handed
+    back last (an RPC's result that starts another output's task) cancelled too, so closing the loop
+    drops no task that never started. The loop is closed even when the mocks fail to close."""
+    try:
+        mocks.close()
+    finally:
+        _end_loop(loop, executor)
 
+
+def _end_loop(loop: asyncio.AbstractEventLoop, executor: _Executor) -> None:
     def cancel_all() -> None:
         while tasks := asyncio.all_tasks(loop):
             for task in tasks:

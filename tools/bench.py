@@ -50,6 +50,10 @@ from typing import Literal
 from settings.paths import ROOT
 
 PROGRAM_SOURCES = ("__main__.py", "components", "settings")
+# How the floor's row and the renders' rows are labelled, and so found: the rows divided by the
+# floor, counted under valgrind, judged on instructions.
+FLOOR = "import SDK floor"
+RENDER = "render "
 
 
 def sdk_imports() -> list[str]:
@@ -253,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("python -c pass (interpreter only)", [python, "-c", "pass"], args.runs),
         (
-            f"import SDK floor ({len(modules)} modules)",
+            f"{FLOOR} ({len(modules)} modules)",
             [python, "-c", "; ".join(statements)],
             args.runs,
         ),
@@ -262,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         env = environment(Path(cache))
         rows += [
             (
-                f"render {stack}",
+                f"{RENDER}{stack}",
                 [python, "-m", "offline.render", "--stack", stack, "--out", f"{out}/{stack}"],
                 args.runs,
             )
@@ -360,7 +364,7 @@ TARGETS = (
         "s",
         "",
     ),
-    Target("a render, in instructions", (("render ", ""),), 1.4, "x floor", "run with --instructions"),
+    Target("a render, in instructions", ((RENDER, ""),), 1.4, "x floor", "run with --instructions"),
 )
 
 
@@ -419,7 +423,7 @@ def print_table(rows: list[Row], results: dict[str, list[Run]], failures: dict[s
     floors = [
         statistics.median(r.wall for r in results[label]) if results[label] else None
         for label, _, _ in rows
-        if label.startswith("import SDK")
+        if label.startswith(FLOOR)
     ]
     print(
         "| what | runs | wall median (s) | wall best (s) | CPU user+sys median (s) | x floor"
@@ -429,7 +433,7 @@ def print_table(rows: list[Row], results: dict[str, list[Run]], failures: dict[s
     for label, _, _ in rows:
         if done := results[label]:
             median = statistics.median(r.wall for r in done)
-            relative = label.startswith(("import SDK", "render"))
+            relative = label.startswith((FLOOR, RENDER))
             ratios = " | ".join(f"{median / f:.2f}" if f and relative else "" for f in floors)
             # Others' load: the CPU seconds the rest of the machine used per second of these runs.
             known = [r.others for r in done if r.others is not None]
@@ -449,7 +453,7 @@ def print_table(rows: list[Row], results: dict[str, list[Run]], failures: dict[s
 
 def print_instructions(rows: list[Row], env: dict[str, str], failures: dict[str, CommandFailedError]) -> dict[str, int]:
     """Count and print the floor's and each render's instructions; the counts, by row."""
-    counted = [(label, command) for label, command, _ in rows if label.startswith(("import SDK", "render"))]
+    counted = [(label, command) for label, command, _ in rows if label.startswith((FLOOR, RENDER))]
     counts: dict[str, int] = {}
     earlier = set(failures)  # rows already failed in the table above: not counted, not repeated
     for label, command in counted:
@@ -458,7 +462,7 @@ def print_instructions(rows: list[Row], env: dict[str, str], failures: dict[str,
                 counts[label] = instructions(command, env)
             except CommandFailedError as failure:
                 failures[label] = failure
-    floors = [counts.get(label) for label, _ in counted if label.startswith("import SDK")]
+    floors = [counts.get(label) for label, _ in counted if label.startswith(FLOOR)]
     print("\n| what | instructions (M) | x floor |\n|---|---:|---:|")
     for label, _ in counted:
         if label in counts:
@@ -479,7 +483,7 @@ def print_targets(
     is met. ``counts``: the instruction counts by row, None when they were not counted. A row that
     failed (in the table, or for a render under valgrind, or the floor it is divided by) fails its
     target; a target with no row measured says what the benchmark must be asked for."""
-    floor = next((label for label, _, _ in rows if label.startswith("import SDK")), None)
+    floor = next((label for label, _, _ in rows if label.startswith(FLOOR)), None)
     print("\n| target | limit | measured | met |\n|---|---:|---|---|")
     for target in TARGETS:
         covered = [
@@ -488,19 +492,17 @@ def print_targets(
             for prefix, name in target.rows
             if label.startswith(prefix)
         ]
-        measured: dict[str, float] = {}
         failed = [name or "its command" for label, name in covered if label in failures]
         if target.unit == "s":
             measured = {
                 name: statistics.median(r.wall for r in results[label]) for label, name in covered if results[label]
             }
-        elif counts is not None:
-            if floor in failures or floor not in counts:
-                failed.append("the floor")
-            else:
-                measured = {name: counts[label] / counts[floor] for label, name in covered if label in counts}
+        elif counts is None:  # not counted: nothing to judge, whatever the wall table says
+            failed, measured = [], {}
+        elif floor not in counts:  # the floor failed, in the table or under valgrind
+            failed, measured = [*failed, "the floor"], {}
         else:
-            failed = []  # not counted: nothing to judge, whatever the wall table says
+            measured = {name: counts[label] / counts[floor] for label, name in covered if label in counts}
         limit = f"≤ {target.limit:g} s" if target.unit == "s" else f"≤ {target.limit:g}x the floor"
         if failed:
             print(f"| {target.what} | {limit} | | **no**: {', '.join(failed)} failed |")
